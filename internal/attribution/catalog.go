@@ -1,0 +1,544 @@
+package attribution
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// A Source is a document that supports a claim of the catalog.
+type Source struct {
+	ID    string `yaml:"id" json:"id"`
+	URL   string `yaml:"url" json:"url"`
+	Date  string `yaml:"date" json:"date"` // when the source was read or published, YYYY-MM-DD
+	Title string `yaml:"title" json:"title,omitempty"`
+}
+
+// A Company is a legal entity: an operator of networks or a parent of one.
+type Company struct {
+	ID           string   `yaml:"id" json:"id"`
+	Name         string   `yaml:"name" json:"name"`
+	Aliases      []string `yaml:"aliases,omitempty" json:"aliases,omitempty"`
+	Incorporated string   `yaml:"incorporated,omitempty" json:"incorporated,omitempty"` // ISO 3166 alpha-2
+	Headquarters string   `yaml:"headquarters" json:"headquarters"`                    // ISO 3166 alpha-2: the control country of a root company
+	City         string   `yaml:"city,omitempty" json:"city,omitempty"`                // headquarters city
+	Parent       string   `yaml:"parent,omitempty" json:"parent,omitempty"`            // company ID of the controlling parent
+	StateOwned   bool     `yaml:"state_owned,omitempty" json:"stateOwned,omitempty"`
+	Note         string   `yaml:"note,omitempty" json:"note,omitempty"`
+	Sources      []string `yaml:"sources" json:"sources"`
+}
+
+// Layer names a DNS-visible layer of a service.
+type Layer string
+
+// The layers that hostname suffixes are recorded for.
+const (
+	LayerWeb  Layer = "web"
+	LayerDNS  Layer = "dns"
+	LayerMail Layer = "mail"
+)
+
+// An ASNClaim says that an autonomous system belongs to a provider.
+type ASNClaim struct {
+	ASN      uint32 `yaml:"asn" json:"asn"`
+	Operator string `yaml:"operator,omitempty" json:"operator,omitempty"` // company ID when it differs from the provider's operator
+	Name     string `yaml:"name,omitempty" json:"name,omitempty"`         // the registered AS name, for readers
+	Source   string `yaml:"source" json:"source"`
+}
+
+// A SuffixClaim lists hostname suffixes that reveal a provider on a layer.
+type SuffixClaim struct {
+	Layer    Layer    `yaml:"layer" json:"layer"`
+	Suffixes []string `yaml:"suffixes" json:"suffixes"`
+	Operator string   `yaml:"operator,omitempty" json:"operator,omitempty"`
+	Source   string   `yaml:"source" json:"source"`
+}
+
+// A Region is a provider's named location, as its feeds and APIs name it.
+type Region struct {
+	ID      string `yaml:"id" json:"id"`
+	Country string `yaml:"country" json:"country"`
+	City    string `yaml:"city,omitempty" json:"city,omitempty"`
+	Area    string `yaml:"area,omitempty" json:"area,omitempty"` // state or province
+	Source  string `yaml:"source" json:"source"`
+}
+
+// A NameClaim lists AS organisation names (case-insensitive substrings of the
+// registered AS name) that suggest a provider. Matching by name is the
+// weakest evidence; traps list ASNs whose names must never match.
+type NameClaim struct {
+	Patterns []string `yaml:"patterns" json:"patterns"`
+	Operator string   `yaml:"operator,omitempty" json:"operator,omitempty"`
+	Source   string   `yaml:"source" json:"source"`
+}
+
+// A Provider is a cloud, CDN, DNS, mail, hosting or network service.
+type Provider struct {
+	ID       string        `yaml:"id" json:"id"`
+	Name     string        `yaml:"name" json:"name"`
+	Kinds    []string      `yaml:"kinds" json:"kinds"`
+	Operator string        `yaml:"operator" json:"operator"`
+	Note     string        `yaml:"note,omitempty" json:"note,omitempty"`
+	ASNs     []ASNClaim    `yaml:"asns,omitempty" json:"asns,omitempty"`
+	Suffixes []SuffixClaim `yaml:"suffixes,omitempty" json:"suffixes,omitempty"`
+	Names    []NameClaim   `yaml:"names,omitempty" json:"names,omitempty"`
+	Regions  []Region      `yaml:"regions,omitempty" json:"regions,omitempty"`
+	Sources  []string      `yaml:"sources" json:"sources"`
+}
+
+// Kind returns the provider's main kind, the first of its kinds.
+func (p *Provider) Kind() string {
+	if len(p.Kinds) == 0 {
+		return ""
+	}
+	return p.Kinds[0]
+}
+
+// A Trap is an autonomous system whose name resembles a provider's but that
+// has nothing to do with it. Name matching skips traps.
+type Trap struct {
+	ASN    uint32 `yaml:"asn" json:"asn"`
+	Name   string `yaml:"name" json:"name"`
+	Note   string `yaml:"note" json:"note"`
+	Source string `yaml:"source" json:"source"`
+}
+
+// A Group is a named set of jurisdictions, such as the foreign adversaries of
+// 15 CFR 791.4.
+type Group struct {
+	ID        string   `yaml:"id" json:"id"`
+	Name      string   `yaml:"name" json:"name"`
+	Countries []string `yaml:"countries" json:"countries"`
+	Note      string   `yaml:"note,omitempty" json:"note,omitempty"`
+	Source    string   `yaml:"source" json:"source"`
+}
+
+// CatalogData is the plain content of a catalog, as files hold it. Several
+// CatalogData values are merged into one [Catalog] by [NewCatalog].
+type CatalogData struct {
+	Sources   []Source   `yaml:"sources,omitempty" json:"sources,omitempty"`
+	Companies []Company  `yaml:"companies,omitempty" json:"companies,omitempty"`
+	Providers []Provider `yaml:"providers,omitempty" json:"providers,omitempty"`
+	Traps     []Trap     `yaml:"traps,omitempty" json:"traps,omitempty"`
+	Groups    []Group    `yaml:"groups,omitempty" json:"groups,omitempty"`
+}
+
+// ProviderASN is the provider and operator that the catalog gives an ASN.
+type ProviderASN struct {
+	Provider *Provider
+	Operator *Company
+	Claim    ASNClaim
+}
+
+// A Catalog is the checked, indexed union of catalog data. It is immutable.
+type Catalog struct {
+	sources   map[string]*Source
+	companies map[string]*Company
+	providers map[string]*Provider
+	groups    map[string]*Group
+	byASN     map[uint32][]ProviderASN
+	traps     map[uint32]*Trap
+	names     []nameRule
+	suffixes  map[string][]suffixRule // last label → rules
+
+	companyIDs, providerIDs, groupIDs []string
+}
+
+type nameRule struct {
+	pattern  string // lower case
+	provider *Provider
+	operator *Company
+	source   string
+}
+
+type suffixRule struct {
+	suffix   string // lower case, no leading or trailing dot
+	layer    Layer
+	provider *Provider
+	operator *Company
+	source   string
+}
+
+// NewCatalog merges the data in order and checks it. A later entry with the
+// ID of an earlier one replaces it whole, so that a user's file can override
+// the embedded catalog. Every claim must cite a known source, every reference
+// must resolve, and parent chains must not loop; all problems are returned
+// together.
+func NewCatalog(data ...CatalogData) (*Catalog, error) {
+	c := &Catalog{
+		sources:   map[string]*Source{},
+		companies: map[string]*Company{},
+		providers: map[string]*Provider{},
+		groups:    map[string]*Group{},
+		byASN:     map[uint32][]ProviderASN{},
+		traps:     map[uint32]*Trap{},
+		suffixes:  map[string][]suffixRule{},
+	}
+	for _, d := range data {
+		for i := range d.Sources {
+			s := d.Sources[i]
+			c.sources[s.ID] = &s
+		}
+		for i := range d.Companies {
+			co := d.Companies[i]
+			co.Headquarters = strings.ToUpper(co.Headquarters)
+			co.Incorporated = strings.ToUpper(co.Incorporated)
+			c.companies[co.ID] = &co
+		}
+		for i := range d.Providers {
+			p := d.Providers[i]
+			c.providers[p.ID] = &p
+		}
+		for i := range d.Traps {
+			t := d.Traps[i]
+			c.traps[t.ASN] = &t
+		}
+		for i := range d.Groups {
+			g := d.Groups[i]
+			c.groups[g.ID] = &g
+		}
+	}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	checkSource := func(what, id string) {
+		if id == "" {
+			bad("%s: no source", what)
+		} else if _, ok := c.sources[id]; !ok {
+			bad("%s: unknown source %q", what, id)
+		}
+	}
+	for id, s := range c.sources {
+		if id == "" {
+			bad("source with empty id")
+		}
+		if !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "http://") {
+			bad("source %s: url %q is not an http(s) URL", id, s.URL)
+		}
+		if !validDate(s.Date) {
+			bad("source %s: date %q is not YYYY-MM-DD", id, s.Date)
+		}
+	}
+	for id, co := range c.companies {
+		what := "company " + id
+		if id == "" || co.Name == "" {
+			bad("%s: id and name are required", what)
+		}
+		if !validCountry(co.Headquarters) {
+			bad("%s: headquarters %q is not a two-letter country code", what, co.Headquarters)
+		}
+		if co.Incorporated != "" && !validCountry(co.Incorporated) {
+			bad("%s: incorporated %q is not a two-letter country code", what, co.Incorporated)
+		}
+		if len(co.Sources) == 0 {
+			bad("%s: no source", what)
+		}
+		for _, s := range co.Sources {
+			checkSource(what, s)
+		}
+		if co.Parent != "" {
+			if _, ok := c.companies[co.Parent]; !ok {
+				bad("%s: unknown parent %q", what, co.Parent)
+			}
+		}
+	}
+	for id := range c.companies {
+		seen := map[string]bool{}
+		for cur := id; cur != ""; {
+			if seen[cur] {
+				bad("company %s: parent chain loops at %s", id, cur)
+				break
+			}
+			seen[cur] = true
+			co, ok := c.companies[cur]
+			if !ok {
+				break
+			}
+			cur = co.Parent
+		}
+	}
+	company := func(what, id string) *Company {
+		co, ok := c.companies[id]
+		if !ok {
+			bad("%s: unknown company %q", what, id)
+		}
+		return co
+	}
+	for id, p := range c.providers {
+		what := "provider " + id
+		if p.Name == "" || len(p.Kinds) == 0 {
+			bad("%s: name and kinds are required", what)
+		}
+		for _, k := range p.Kinds {
+			if !slices.Contains(ProviderKinds, k) {
+				bad("%s: unknown kind %q (want one of %s)", what, k, strings.Join(ProviderKinds, ", "))
+			}
+		}
+		op := company(what+" operator", p.Operator)
+		if len(p.Sources) == 0 {
+			bad("%s: no source", what)
+		}
+		for _, s := range p.Sources {
+			checkSource(what, s)
+		}
+		for _, a := range p.ASNs {
+			w := fmt.Sprintf("%s AS%d", what, a.ASN)
+			checkSource(w, a.Source)
+			o := op
+			if a.Operator != "" {
+				o = company(w+" operator", a.Operator)
+			}
+			if a.ASN == 0 {
+				bad("%s: ASN 0", w)
+			}
+			c.byASN[a.ASN] = append(c.byASN[a.ASN], ProviderASN{Provider: p, Operator: o, Claim: a})
+		}
+		for _, s := range p.Suffixes {
+			w := fmt.Sprintf("%s suffixes %s", what, s.Layer)
+			checkSource(w, s.Source)
+			if s.Layer != LayerWeb && s.Layer != LayerDNS && s.Layer != LayerMail {
+				bad("%s: unknown layer %q", w, s.Layer)
+			}
+			o := op
+			if s.Operator != "" {
+				o = company(w+" operator", s.Operator)
+			}
+			for _, suf := range s.Suffixes {
+				n := strings.Trim(strings.ToLower(suf), ".")
+				if n == "" || !strings.Contains(n, ".") {
+					bad("%s: suffix %q needs at least two labels", w, suf)
+					continue
+				}
+				last := n[strings.LastIndexByte(n, '.')+1:]
+				c.suffixes[last] = append(c.suffixes[last], suffixRule{suffix: n, layer: s.Layer, provider: p, operator: o, source: s.Source})
+			}
+		}
+		for _, nc := range p.Names {
+			w := what + " names"
+			checkSource(w, nc.Source)
+			o := op
+			if nc.Operator != "" {
+				o = company(w+" operator", nc.Operator)
+			}
+			for _, pat := range nc.Patterns {
+				if len(pat) < 5 {
+					bad("%s: pattern %q is too short to be safe", w, pat)
+				}
+				c.names = append(c.names, nameRule{pattern: strings.ToLower(pat), provider: p, operator: o, source: nc.Source})
+			}
+		}
+		for _, r := range p.Regions {
+			w := fmt.Sprintf("%s region %s", what, r.ID)
+			checkSource(w, r.Source)
+			if !validCountry(r.Country) {
+				bad("%s: country %q is not a two-letter code", w, r.Country)
+			}
+		}
+	}
+	for asn, t := range c.traps {
+		checkSource(fmt.Sprintf("trap AS%d", asn), t.Source)
+	}
+	for id, g := range c.groups {
+		checkSource("group "+id, g.Source)
+		for _, cc := range g.Countries {
+			if !validCountry(cc) {
+				bad("group %s: country %q is not a two-letter code", id, cc)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		sortErrors(errs)
+		return nil, errors.Join(errs...)
+	}
+	// Deterministic order for every index.
+	for asn := range c.byASN {
+		sort.Slice(c.byASN[asn], func(i, j int) bool { return c.byASN[asn][i].Provider.ID < c.byASN[asn][j].Provider.ID })
+	}
+	sort.Slice(c.names, func(i, j int) bool {
+		if len(c.names[i].pattern) != len(c.names[j].pattern) {
+			return len(c.names[i].pattern) > len(c.names[j].pattern)
+		}
+		if c.names[i].pattern != c.names[j].pattern {
+			return c.names[i].pattern < c.names[j].pattern
+		}
+		return c.names[i].provider.ID < c.names[j].provider.ID
+	})
+	for k := range c.suffixes {
+		rs := c.suffixes[k]
+		sort.Slice(rs, func(i, j int) bool {
+			if len(rs[i].suffix) != len(rs[j].suffix) {
+				return len(rs[i].suffix) > len(rs[j].suffix)
+			}
+			if rs[i].suffix != rs[j].suffix {
+				return rs[i].suffix < rs[j].suffix
+			}
+			return rs[i].provider.ID < rs[j].provider.ID
+		})
+	}
+	c.companyIDs = sortedKeys(c.companies)
+	c.providerIDs = sortedKeys(c.providers)
+	c.groupIDs = sortedKeys(c.groups)
+	return c, nil
+}
+
+// ProviderKinds are the kinds a provider may have.
+var ProviderKinds = []string{"cloud", "cdn", "dns", "mail", "hosting", "network", "security", "saas"}
+
+func sortErrors(errs []error) {
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func validCountry(cc string) bool {
+	return len(cc) == 2 && cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z'
+}
+
+func validDate(d string) bool {
+	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
+		return false
+	}
+	for i, r := range d {
+		if i != 4 && i != 7 && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Company returns the company with the given ID.
+func (c *Catalog) Company(id string) (*Company, bool) { co, ok := c.companies[id]; return co, ok }
+
+// Provider returns the provider with the given ID.
+func (c *Catalog) Provider(id string) (*Provider, bool) { p, ok := c.providers[id]; return p, ok }
+
+// Source returns the source with the given ID.
+func (c *Catalog) Source(id string) (*Source, bool) { s, ok := c.sources[id]; return s, ok }
+
+// Group returns the jurisdiction group with the given ID.
+func (c *Catalog) Group(id string) (*Group, bool) { g, ok := c.groups[id]; return g, ok }
+
+// Trap returns the trap entry for an ASN.
+func (c *Catalog) Trap(asn uint32) (*Trap, bool) { t, ok := c.traps[asn]; return t, ok }
+
+// CompanyIDs returns the IDs of all companies, sorted.
+func (c *Catalog) CompanyIDs() []string { return c.companyIDs }
+
+// ProviderIDs returns the IDs of all providers, sorted.
+func (c *Catalog) ProviderIDs() []string { return c.providerIDs }
+
+// GroupIDs returns the IDs of all jurisdiction groups, sorted.
+func (c *Catalog) GroupIDs() []string { return c.groupIDs }
+
+// Traps returns all trap entries, sorted by ASN.
+func (c *Catalog) Traps() []*Trap {
+	ts := make([]*Trap, 0, len(c.traps))
+	for _, t := range c.traps {
+		ts = append(ts, t)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].ASN < ts[j].ASN })
+	return ts
+}
+
+// ByASN returns the providers that claim an ASN, sorted by provider ID.
+func (c *Catalog) ByASN(asn uint32) []ProviderASN { return c.byASN[asn] }
+
+// Chain returns the company and its parents, the ultimate parent last. It is
+// empty when the ID is unknown.
+func (c *Catalog) Chain(id string) []*Company {
+	var chain []*Company
+	for cur := id; cur != ""; {
+		co, ok := c.companies[cur]
+		if !ok || len(chain) > len(c.companies) {
+			break
+		}
+		chain = append(chain, co)
+		cur = co.Parent
+	}
+	return chain
+}
+
+// A NameMatch is a provider suggested by an AS organisation name.
+type NameMatch struct {
+	Provider *Provider
+	Operator *Company
+	Pattern  string
+	Source   string
+}
+
+// MatchName returns the providers whose name patterns occur in an AS name,
+// longest pattern first, at most one per provider. It returns nothing for an
+// ASN listed as a trap.
+func (c *Catalog) MatchName(asn uint32, asName string) []NameMatch {
+	if _, trap := c.traps[asn]; trap || asName == "" || len(c.names) == 0 {
+		return nil
+	}
+	lower := strings.ToLower(asName)
+	var ms []NameMatch
+	for _, r := range c.names {
+		if !strings.Contains(lower, r.pattern) {
+			continue
+		}
+		dup := false
+		for _, m := range ms {
+			if m.Provider == r.provider {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			ms = append(ms, NameMatch{Provider: r.provider, Operator: r.operator, Pattern: r.pattern, Source: r.source})
+		}
+	}
+	return ms
+}
+
+// A SuffixMatch is a provider revealed by a hostname suffix.
+type SuffixMatch struct {
+	Provider *Provider
+	Operator *Company
+	Suffix   string
+	Layer    Layer
+	Source   string
+}
+
+// MatchHost returns the providers whose suffixes match a hostname, longest
+// suffix first. The name is compared case-insensitively, with or without a
+// trailing dot. A suffix matches the name itself or any name below it, never
+// a name that merely ends with the same characters.
+func (c *Catalog) MatchHost(host string) []SuffixMatch {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	i := strings.LastIndexByte(h, '.')
+	if i < 0 {
+		return nil
+	}
+	rules := c.suffixes[h[i+1:]]
+	var ms []SuffixMatch
+	for _, r := range rules {
+		if h == r.suffix || (len(h) > len(r.suffix) && strings.HasSuffix(h, r.suffix) && h[len(h)-len(r.suffix)-1] == '.') {
+			ms = append(ms, SuffixMatch{Provider: r.provider, Operator: r.operator, Suffix: r.suffix, Layer: r.layer, Source: r.source})
+		}
+	}
+	return ms
+}
+
+// Region returns a provider's region by ID.
+func (p *Provider) Region(id string) (Region, bool) {
+	for _, r := range p.Regions {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Region{}, false
+}
+
+// InGroup reports whether a country belongs to the jurisdiction group.
+func (g *Group) InGroup(country string) bool { return slices.Contains(g.Countries, country) }

@@ -1,0 +1,238 @@
+package attribution
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+)
+
+// A Route holds what routing and registry data say about an address.
+type Route struct {
+	Prefix       netip.Prefix // the largest CIDR block of the origin AS's range that holds the address
+	ASN          uint32       // origin AS, 0 if unknown
+	ASName       string       // AS organisation name
+	Registration string       // RIR registration country, "" if unknown
+	Location     string       // geolocation country, "" if unknown
+}
+
+// RouteTable gives the routing facts of an address.
+type RouteTable interface {
+	// Lookup returns the route of addr. Key identifies the route's facts
+	// other than Prefix: two lookups with the same key return the same ASN,
+	// AS name and countries, so results may be cached by key. Key is in
+	// [0, Keys()); ok is false when the table knows nothing of addr.
+	Lookup(addr netip.Addr) (r Route, key int, ok bool)
+	// Keys returns the number of distinct keys.
+	Keys() int
+}
+
+// SourceLabels names the data behind routing evidence, for the evidence's
+// source field.
+type SourceLabels struct {
+	ASN          string // e.g. "ip-location-db asn 2026-06-17"
+	Registration string // e.g. "rir"
+	Location     string // e.g. "geolocation"
+}
+
+// An Engine attributes addresses with a route table and a catalog.
+type Engine struct {
+	routes  RouteTable
+	catalog *Catalog
+	labels  SourceLabels
+	cache   []atomic.Pointer[verdict]
+}
+
+// verdict is the cached, immutable part of a record that depends only on the
+// route key.
+type verdict struct {
+	provider, operator, parent *Ref
+	control                    *Control
+	registration               *Registration
+	location                   *Location
+	evidence                   []Evidence
+	confidence                 string
+}
+
+// NewEngine returns an engine over the route table and catalog. Routes may be
+// nil (hostname attribution only).
+func NewEngine(routes RouteTable, catalog *Catalog, labels SourceLabels) *Engine {
+	if labels.Registration == "" {
+		labels.Registration = "rir"
+	}
+	if labels.Location == "" {
+		labels.Location = "geolocation"
+	}
+	e := &Engine{routes: routes, catalog: catalog, labels: labels}
+	if routes != nil {
+		e.cache = make([]atomic.Pointer[verdict], routes.Keys())
+	}
+	return e
+}
+
+// Catalog returns the engine's catalog.
+func (e *Engine) Catalog() *Catalog { return e.catalog }
+
+// Attribute returns the record of an address. IPv4-mapped IPv6 addresses are
+// unmapped first.
+func (e *Engine) Attribute(addr netip.Addr) Record {
+	addr = addr.Unmap()
+	rec := Record{IP: addr, Confidence: ConfidenceNone}
+	if e.routes == nil {
+		return rec
+	}
+	rt, key, ok := e.routes.Lookup(addr)
+	if !ok {
+		return rec
+	}
+	rec.Prefix = rt.Prefix
+	rec.ASN = rt.ASN
+	rec.ASName = rt.ASName
+	v := e.cache[key].Load()
+	if v == nil {
+		v = e.decide(rt)
+		e.cache[key].Store(v)
+	}
+	v.fill(&rec)
+	return rec
+}
+
+func (v *verdict) fill(r *Record) {
+	r.Provider, r.Operator, r.Parent = v.provider, v.operator, v.parent
+	r.Control, r.Registration, r.Location = v.control, v.registration, v.location
+	r.Evidence, r.Confidence = v.evidence, v.confidence
+}
+
+// decide computes the verdict for a route from the catalog.
+func (e *Engine) decide(rt Route) *verdict {
+	v := &verdict{confidence: ConfidenceNone}
+	if rt.Registration != "" {
+		v.registration = &Registration{Country: rt.Registration, Source: e.labels.Registration}
+	}
+	if rt.Location != "" {
+		v.location = &Location{Country: rt.Location, Source: e.labels.Location}
+	}
+	c := e.catalog
+	if c == nil || rt.ASN == 0 {
+		return v
+	}
+	if claims := c.ByASN(rt.ASN); len(claims) > 0 {
+		for _, pa := range claims {
+			v.evidence = append(v.evidence, Evidence{
+				Method:   MethodASN,
+				Detail:   fmt.Sprintf("origin AS%d listed for %s", rt.ASN, pa.Provider.ID),
+				Source:   e.labels.ASN,
+				Provider: pa.Provider.ID,
+			})
+		}
+		first := claims[0]
+		e.settle(v, first.Provider, first.Operator, ConfidenceHigh)
+		if len(claims) > 1 {
+			v.confidence = ConfidenceMedium
+		}
+		return v
+	}
+	if t, trap := c.Trap(rt.ASN); trap {
+		v.evidence = append(v.evidence, Evidence{
+			Method: MethodASName,
+			Detail: fmt.Sprintf("AS%d %q is a known name trap: %s", rt.ASN, rt.ASName, t.Note),
+			Source: "catalog",
+		})
+		return v
+	}
+	if ms := c.MatchName(rt.ASN, rt.ASName); len(ms) > 0 {
+		for _, m := range ms {
+			v.evidence = append(v.evidence, Evidence{
+				Method:   MethodASName,
+				Detail:   fmt.Sprintf("AS name %q contains %q", rt.ASName, m.Pattern),
+				Source:   e.labels.ASN,
+				Provider: m.Provider.ID,
+			})
+		}
+		e.settle(v, ms[0].Provider, ms[0].Operator, ConfidenceLow)
+	}
+	return v
+}
+
+// settle fills provider, operator, parent and control.
+func (e *Engine) settle(v *verdict, p *Provider, op *Company, conf string) {
+	v.provider = &Ref{ID: p.ID, Name: p.Name, Kind: p.Kind()}
+	v.confidence = conf
+	chain := e.catalog.Chain(op.ID)
+	if len(chain) == 0 {
+		return
+	}
+	v.operator = &Ref{ID: op.ID, Name: op.Name, Country: op.Headquarters}
+	root := chain[len(chain)-1]
+	v.parent = &Ref{ID: root.ID, Name: root.Name, Country: root.Headquarters}
+	v.control = &Control{Country: root.Headquarters, Basis: ControlBasis(chain)}
+}
+
+// ControlBasis explains a control country from a parent chain (operator
+// first, ultimate parent last).
+func ControlBasis(chain []*Company) string {
+	if len(chain) == 0 {
+		return ""
+	}
+	root := chain[len(chain)-1]
+	var b strings.Builder
+	if len(chain) == 1 {
+		b.WriteString("operator ")
+	} else {
+		b.WriteString("ultimate parent ")
+	}
+	b.WriteString(root.Name)
+	b.WriteString(", headquartered in ")
+	if root.City != "" {
+		b.WriteString(root.City)
+	} else {
+		b.WriteString(root.Headquarters)
+	}
+	if root.StateOwned {
+		b.WriteString(" (state-owned)")
+	}
+	return b.String()
+}
+
+// HostMatch is the attribution of a hostname by its suffix.
+type HostMatch struct {
+	Provider   *Ref
+	Operator   *Ref
+	Parent     *Ref
+	Control    *Control
+	Evidence   []Evidence
+	Confidence string
+}
+
+// AttributeHost attributes a hostname by the catalog's suffixes. The layer,
+// if not empty, is preferred: a suffix recorded for that layer wins over one
+// recorded for another layer.
+func (e *Engine) AttributeHost(host string, layer Layer) (HostMatch, bool) {
+	if e.catalog == nil {
+		return HostMatch{}, false
+	}
+	ms := e.catalog.MatchHost(host)
+	if len(ms) == 0 {
+		return HostMatch{}, false
+	}
+	best := ms[0]
+	if layer != "" {
+		for _, m := range ms {
+			if m.Layer == layer {
+				best = m
+				break
+			}
+		}
+	}
+	var v verdict
+	for _, m := range ms {
+		v.evidence = append(v.evidence, Evidence{
+			Method:   MethodHostname,
+			Detail:   fmt.Sprintf("%s matches %s suffix %s of %s", strings.TrimSuffix(strings.ToLower(host), "."), m.Layer, m.Suffix, m.Provider.ID),
+			Source:   "catalog",
+			Provider: m.Provider.ID,
+		})
+	}
+	e.settle(&v, best.Provider, best.Operator, ConfidenceMedium)
+	return HostMatch{Provider: v.provider, Operator: v.operator, Parent: v.parent, Control: v.control, Evidence: v.evidence, Confidence: v.confidence}, true
+}

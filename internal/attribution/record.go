@@ -1,0 +1,235 @@
+package attribution
+
+import (
+	"net/netip"
+	"strconv"
+	"unicode/utf8"
+)
+
+// A Ref names a provider, an operator or a parent in a record.
+type Ref struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Kind    string `json:"kind,omitempty"`
+	Country string `json:"country,omitempty"`
+}
+
+// Control is the controlling jurisdiction and why.
+type Control struct {
+	Country string `json:"country"`
+	Basis   string `json:"basis"`
+}
+
+// Registration is where the address block or its AS is registered.
+type Registration struct {
+	Country string `json:"country"`
+	Source  string `json:"source"`
+}
+
+// Location is where the server physically is.
+type Location struct {
+	Country string `json:"country"`
+	Region  string `json:"region,omitempty"`
+	City    string `json:"city,omitempty"`
+	Source  string `json:"source"`
+}
+
+// Evidence methods, in order of precedence.
+const (
+	MethodOverride = "override"
+	MethodFeed     = "feed"
+	MethodASN      = "asn"
+	MethodHostname = "hostname"
+	MethodASName   = "as-name"
+)
+
+// Evidence is one observation that supports (or contradicts) a verdict.
+type Evidence struct {
+	Method   string `json:"method"`
+	Detail   string `json:"detail"`
+	Source   string `json:"source"`
+	Provider string `json:"provider,omitempty"` // provider ID the evidence points to, if any
+}
+
+// Confidence levels of a verdict.
+const (
+	ConfidenceHigh   = "high"
+	ConfidenceMedium = "medium"
+	ConfidenceLow    = "low"
+	ConfidenceNone   = "none"
+)
+
+// A Record is the attribution of one IP address: the JSON contract of
+// "sovmap ip --json" (DESIGN §6). Fields are only ever added.
+type Record struct {
+	IP           netip.Addr    `json:"ip"`
+	Prefix       netip.Prefix  `json:"prefix,omitzero"`
+	ASN          uint32        `json:"asn,omitempty"`
+	ASName       string        `json:"as_name,omitempty"`
+	Provider     *Ref          `json:"provider,omitempty"`
+	Operator     *Ref          `json:"operator,omitempty"`
+	Parent       *Ref          `json:"parent,omitempty"`
+	Control      *Control      `json:"control,omitempty"`
+	Registration *Registration `json:"registration,omitempty"`
+	Location     *Location     `json:"location,omitempty"`
+	Evidence     []Evidence    `json:"evidence,omitempty"`
+	Confidence   string        `json:"confidence"`
+}
+
+// AppendJSON appends the record as one line of JSON, without a newline, in
+// the same shape as encoding/json gives it. It is the fast path of
+// "sovmap ip --json".
+func (r *Record) AppendJSON(b []byte) []byte {
+	b = append(b, `{"ip":"`...)
+	b = r.IP.AppendTo(b)
+	b = append(b, '"')
+	if r.Prefix.IsValid() {
+		b = append(b, `,"prefix":"`...)
+		b = r.Prefix.AppendTo(b)
+		b = append(b, '"')
+	}
+	return r.appendTail(b)
+}
+
+func (r *Record) appendTail(b []byte) []byte {
+	if r.ASN != 0 {
+		b = append(b, `,"asn":`...)
+		b = strconv.AppendUint(b, uint64(r.ASN), 10)
+	}
+	if r.ASName != "" {
+		b = append(b, `,"as_name":`...)
+		b = AppendJSONString(b, r.ASName)
+	}
+	b = appendRef(b, "provider", r.Provider)
+	b = appendRef(b, "operator", r.Operator)
+	b = appendRef(b, "parent", r.Parent)
+	if r.Control != nil {
+		b = append(b, `,"control":{"country":`...)
+		b = AppendJSONString(b, r.Control.Country)
+		b = append(b, `,"basis":`...)
+		b = AppendJSONString(b, r.Control.Basis)
+		b = append(b, '}')
+	}
+	if r.Registration != nil {
+		b = append(b, `,"registration":{"country":`...)
+		b = AppendJSONString(b, r.Registration.Country)
+		b = append(b, `,"source":`...)
+		b = AppendJSONString(b, r.Registration.Source)
+		b = append(b, '}')
+	}
+	if l := r.Location; l != nil {
+		b = append(b, `,"location":{"country":`...)
+		b = AppendJSONString(b, l.Country)
+		if l.Region != "" {
+			b = append(b, `,"region":`...)
+			b = AppendJSONString(b, l.Region)
+		}
+		if l.City != "" {
+			b = append(b, `,"city":`...)
+			b = AppendJSONString(b, l.City)
+		}
+		b = append(b, `,"source":`...)
+		b = AppendJSONString(b, l.Source)
+		b = append(b, '}')
+	}
+	if len(r.Evidence) > 0 {
+		b = append(b, `,"evidence":[`...)
+		for i, e := range r.Evidence {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"method":`...)
+			b = AppendJSONString(b, e.Method)
+			b = append(b, `,"detail":`...)
+			b = AppendJSONString(b, e.Detail)
+			b = append(b, `,"source":`...)
+			b = AppendJSONString(b, e.Source)
+			if e.Provider != "" {
+				b = append(b, `,"provider":`...)
+				b = AppendJSONString(b, e.Provider)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"confidence":`...)
+	b = AppendJSONString(b, r.Confidence)
+	return append(b, '}')
+}
+
+func appendRef(b []byte, key string, r *Ref) []byte {
+	if r == nil {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, `":{"id":`...)
+	b = AppendJSONString(b, r.ID)
+	b = append(b, `,"name":`...)
+	b = AppendJSONString(b, r.Name)
+	if r.Kind != "" {
+		b = append(b, `,"kind":`...)
+		b = AppendJSONString(b, r.Kind)
+	}
+	if r.Country != "" {
+		b = append(b, `,"country":`...)
+		b = AppendJSONString(b, r.Country)
+	}
+	return append(b, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it (HTML-safe, invalid UTF-8 replaced by U+FFFD).
+func AppendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
