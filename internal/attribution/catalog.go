@@ -22,9 +22,9 @@ type Company struct {
 	Name         string   `yaml:"name" json:"name"`
 	Aliases      []string `yaml:"aliases,omitempty" json:"aliases,omitempty"`
 	Incorporated string   `yaml:"incorporated,omitempty" json:"incorporated,omitempty"` // ISO 3166 alpha-2
-	Headquarters string   `yaml:"headquarters" json:"headquarters"`                    // ISO 3166 alpha-2: the control country of a root company
-	City         string   `yaml:"city,omitempty" json:"city,omitempty"`                // headquarters city
-	Parent       string   `yaml:"parent,omitempty" json:"parent,omitempty"`            // company ID of the controlling parent
+	Headquarters string   `yaml:"headquarters" json:"headquarters"`                     // ISO 3166 alpha-2: the control country of a root company
+	City         string   `yaml:"city,omitempty" json:"city,omitempty"`                 // headquarters city
+	Parent       string   `yaml:"parent,omitempty" json:"parent,omitempty"`             // company ID of the controlling parent
 	StateOwned   bool     `yaml:"state_owned,omitempty" json:"stateOwned,omitempty"`
 	Note         string   `yaml:"note,omitempty" json:"note,omitempty"`
 	Sources      []string `yaml:"sources" json:"sources"`
