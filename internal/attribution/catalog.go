@@ -123,6 +123,15 @@ type CatalogData struct {
 	Providers []Provider `yaml:"providers,omitempty" json:"providers,omitempty"`
 	Traps     []Trap     `yaml:"traps,omitempty" json:"traps,omitempty"`
 	Groups    []Group    `yaml:"groups,omitempty" json:"groups,omitempty"`
+	// Regions adds regions to providers defined in any file, so that long
+	// region tables can live in files of their own.
+	Regions []ProviderRegion `yaml:"regions,omitempty" json:"regions,omitempty"`
+}
+
+// A ProviderRegion is a region of the named provider.
+type ProviderRegion struct {
+	Provider string `yaml:"provider" json:"provider"`
+	Region   `yaml:",inline"`
 }
 
 // ProviderASN is the provider and operator that the catalog gives an ASN.
@@ -201,6 +210,20 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		}
 	}
 	var errs []error
+	for _, d := range data {
+		for _, r := range d.Regions {
+			p, ok := c.providers[r.Provider]
+			if !ok {
+				errs = append(errs, fmt.Errorf("region %s: unknown provider %q", r.ID, r.Provider))
+				continue
+			}
+			if i := slices.IndexFunc(p.Regions, func(x Region) bool { return x.ID == r.ID }); i >= 0 {
+				p.Regions[i] = r.Region
+			} else {
+				p.Regions = append(p.Regions, r.Region)
+			}
+		}
+	}
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	checkSource := func(what, id string) {
 		if id == "" {
