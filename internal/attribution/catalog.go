@@ -198,6 +198,7 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		}
 		for i := range d.Providers {
 			p := d.Providers[i]
+			p.Regions = slices.Clone(p.Regions)
 			c.providers[p.ID] = &p
 		}
 		for i := range d.Traps {
