@@ -1,0 +1,251 @@
+// Package ipindex is an immutable longest-prefix-match index over a
+// flattened address space.
+//
+// A table is a sorted list of segments that together cover the whole IPv4 or
+// IPv6 space: segment i spans from Start(i) up to, not including, Start(i+1),
+// and carries a 32-bit value (0 conventionally meaning "nothing known").
+// Overlapping prefixes are resolved when the table is built (the more specific
+// prefix wins inside its range, the rest of the covering prefix keeps its
+// value), so a lookup is a single search for the segment that holds an
+// address, and its answer is the longest-prefix match.
+//
+// The search is two-level: a first-level array indexed by the top bits of the
+// address narrows the segment list to a few entries, then a binary search
+// finishes. Lookups do not allocate, and a table is safe for concurrent use by
+// any number of readers.
+package ipindex
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+)
+
+// l1Bits is the number of leading address bits that index the first level.
+const l1Bits = 16
+
+// V4 is an IPv4 segment table.
+type V4 struct {
+	starts []uint32
+	vals   []uint32
+	l1     []uint32 // l1[h] = index of the segment holding address h<<(32-l1Bits); len 1<<l1Bits + 1
+}
+
+// NewV4 returns a table over the given segments. Starts must be strictly
+// increasing and begin at 0; vals gives each segment's value.
+func NewV4(starts, vals []uint32) (*V4, error) {
+	if len(starts) == 0 || len(starts) != len(vals) {
+		return nil, errors.New("ipindex: need equal, non-empty starts and values")
+	}
+	if starts[0] != 0 {
+		return nil, errors.New("ipindex: first IPv4 segment must start at 0.0.0.0")
+	}
+	for i := 1; i < len(starts); i++ {
+		if starts[i] <= starts[i-1] {
+			return nil, fmt.Errorf("ipindex: IPv4 segment %d does not start after segment %d", i, i-1)
+		}
+	}
+	t := &V4{starts: starts, vals: vals, l1: make([]uint32, 1<<l1Bits+1)}
+	seg := 0
+	for h := range 1 << l1Bits {
+		a := uint32(h) << (32 - l1Bits)
+		for seg+1 < len(starts) && starts[seg+1] <= a {
+			seg++
+		}
+		t.l1[h] = uint32(seg)
+	}
+	t.l1[1<<l1Bits] = uint32(len(starts) - 1)
+	return t, nil
+}
+
+// Len returns the number of segments.
+func (t *V4) Len() int { return len(t.starts) }
+
+// Segment returns the start and value of segment i.
+func (t *V4) Segment(i int) (start, val uint32) { return t.starts[i], t.vals[i] }
+
+// Find returns the index of the segment that holds a.
+func (t *V4) Find(a uint32) int {
+	h := a >> (32 - l1Bits)
+	lo, hi := int(t.l1[h]), int(t.l1[h+1])
+	// The answer is the last i in [lo, hi] with starts[i] <= a.
+	for lo < hi {
+		m := int(uint(lo+hi+1) >> 1)
+		if t.starts[m] <= a {
+			lo = m
+		} else {
+			hi = m - 1
+		}
+	}
+	return lo
+}
+
+// Lookup returns the value of the segment that holds a.
+func (t *V4) Lookup(a uint32) uint32 { return t.vals[t.Find(a)] }
+
+// U128 is an unsigned 128-bit integer, an IPv6 address as a number.
+type U128 struct{ Hi, Lo uint64 }
+
+// Less reports whether u < v.
+func (u U128) Less(v U128) bool { return u.Hi < v.Hi || (u.Hi == v.Hi && u.Lo < v.Lo) }
+
+// V6 is an IPv6 segment table.
+type V6 struct {
+	hi, lo []uint64
+	vals   []uint32
+	l1     []uint32
+}
+
+// NewV6 returns a table over the given segments, as [NewV4] does.
+func NewV6(starts []U128, vals []uint32) (*V6, error) {
+	if len(starts) == 0 || len(starts) != len(vals) {
+		return nil, errors.New("ipindex: need equal, non-empty starts and values")
+	}
+	if starts[0] != (U128{}) {
+		return nil, errors.New("ipindex: first IPv6 segment must start at ::")
+	}
+	t := &V6{hi: make([]uint64, len(starts)), lo: make([]uint64, len(starts)), vals: vals, l1: make([]uint32, 1<<l1Bits+1)}
+	for i, s := range starts {
+		if i > 0 && !starts[i-1].Less(s) {
+			return nil, fmt.Errorf("ipindex: IPv6 segment %d does not start after segment %d", i, i-1)
+		}
+		t.hi[i], t.lo[i] = s.Hi, s.Lo
+	}
+	seg := 0
+	for h := range 1 << l1Bits {
+		a := uint64(h) << (64 - l1Bits)
+		for seg+1 < len(starts) && t.hi[seg+1] <= a && (t.hi[seg+1] < a || t.lo[seg+1] == 0) {
+			seg++
+		}
+		t.l1[h] = uint32(seg)
+	}
+	t.l1[1<<l1Bits] = uint32(len(starts) - 1)
+	return t, nil
+}
+
+// Len returns the number of segments.
+func (t *V6) Len() int { return len(t.hi) }
+
+// Segment returns the start and value of segment i.
+func (t *V6) Segment(i int) (start U128, val uint32) { return U128{t.hi[i], t.lo[i]}, t.vals[i] }
+
+// Find returns the index of the segment that holds a.
+func (t *V6) Find(a U128) int {
+	h := a.Hi >> (64 - l1Bits)
+	lo, hi := int(t.l1[h]), int(t.l1[h+1])
+	for lo < hi {
+		m := int(uint(lo+hi+1) >> 1)
+		if t.hi[m] < a.Hi || (t.hi[m] == a.Hi && t.lo[m] <= a.Lo) {
+			lo = m
+		} else {
+			hi = m - 1
+		}
+	}
+	return lo
+}
+
+// Lookup returns the value of the segment that holds a.
+func (t *V6) Lookup(a U128) uint32 { return t.vals[t.Find(a)] }
+
+// AddrU128 returns an IPv6 address as a number.
+func AddrU128(a netip.Addr) U128 {
+	b := a.As16()
+	return U128{
+		Hi: uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 | uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7]),
+		Lo: uint64(b[8])<<56 | uint64(b[9])<<48 | uint64(b[10])<<40 | uint64(b[11])<<32 | uint64(b[12])<<24 | uint64(b[13])<<16 | uint64(b[14])<<8 | uint64(b[15]),
+	}
+}
+
+// U128Addr returns the IPv6 address of a number.
+func U128Addr(u U128) netip.Addr {
+	var b [16]byte
+	for i := range 8 {
+		b[i] = byte(u.Hi >> (56 - 8*i))
+		b[8+i] = byte(u.Lo >> (56 - 8*i))
+	}
+	return netip.AddrFrom16(b)
+}
+
+// AddrU32 returns an IPv4 address as a number.
+func AddrU32(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// U32Addr returns the IPv4 address of a number.
+func U32Addr(u uint32) netip.Addr {
+	return netip.AddrFrom4([4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)})
+}
+
+// Add returns u+v, wrapping around.
+func (u U128) Add(v uint64) U128 {
+	lo := u.Lo + v
+	hi := u.Hi
+	if lo < u.Lo {
+		hi++
+	}
+	return U128{hi, lo}
+}
+
+// Sub1 returns u-1, wrapping around.
+func (u U128) Sub1() U128 {
+	if u.Lo == 0 {
+		return U128{u.Hi - 1, ^uint64(0)}
+	}
+	return U128{u.Hi, u.Lo - 1}
+}
+
+// LargestPrefix4 returns the largest CIDR block that holds a and lies within
+// [first, last].
+func LargestPrefix4(a, first, last uint32) netip.Prefix {
+	bits := 32
+	for bits > 0 {
+		n := bits - 1
+		mask := ^uint32(0) << (32 - n)
+		if n == 0 {
+			mask = 0
+		}
+		lo := a & mask
+		hi := lo | ^mask
+		if lo < first || hi > last {
+			break
+		}
+		bits = n
+	}
+	return netip.PrefixFrom(U32Addr(a), bits).Masked()
+}
+
+// LargestPrefix6 returns the largest CIDR block that holds a and lies within
+// [first, last].
+func LargestPrefix6(a, first, last U128) netip.Prefix {
+	bits := 128
+	for bits > 0 {
+		n := bits - 1
+		lo, hi := maskU128(a, n)
+		if lo.Less(first) || last.Less(hi) {
+			break
+		}
+		bits = n
+	}
+	return netip.PrefixFrom(U128Addr(a), bits).Masked()
+}
+
+// maskU128 returns the first and last address of the /n block holding a.
+func maskU128(a U128, n int) (lo, hi U128) {
+	switch {
+	case n == 0:
+		return U128{}, U128{^uint64(0), ^uint64(0)}
+	case n < 64:
+		m := ^uint64(0) << (64 - n)
+		return U128{a.Hi & m, 0}, U128{a.Hi | ^m, ^uint64(0)}
+	case n == 64:
+		return U128{a.Hi, 0}, U128{a.Hi, ^uint64(0)}
+	default:
+		m := ^uint64(0) << (128 - n)
+		return U128{a.Hi, a.Lo & m}, U128{a.Hi, a.Lo | ^m}
+	}
+}
+
+// SortU128 sorts numbers in increasing order.
+func SortU128(s []U128) { sort.Slice(s, func(i, j int) bool { return s[i].Less(s[j]) }) }
