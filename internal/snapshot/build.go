@@ -50,7 +50,9 @@ func (p Problem) String() string {
 
 // Repaired reports whether the builder repaired the defect (clipped a range)
 // rather than dropping the record.
-func (p Problem) Repaired() bool { return p.Kind == "overlap-clipped" || p.Kind == "special-use-clipped" }
+func (p Problem) Repaired() bool {
+	return p.Kind == "overlap-clipped" || p.Kind == "special-use-clipped"
+}
 
 // A Builder compiles ip-location-db files into a snapshot.
 type Builder struct {

@@ -2,11 +2,11 @@ package snapshot
 
 import (
 	"bytes"
-	"hash/crc32"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 
 	"github.com/sovmap/sovmap/internal/ipindex"
