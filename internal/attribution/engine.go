@@ -52,6 +52,7 @@ type verdict struct {
 	location                   *Location
 	evidence                   []Evidence
 	confidence                 string
+	tail                       []byte // the record's JSON after "prefix", for AppendJSON
 }
 
 // NewEngine returns an engine over the route table and catalog. Routes may be
@@ -88,13 +89,42 @@ func (e *Engine) Attribute(addr netip.Addr) Record {
 	rec.Prefix = rt.Prefix
 	rec.ASN = rt.ASN
 	rec.ASName = rt.ASName
+	v := e.verdict(rt, key)
+	v.fill(&rec)
+	return rec
+}
+
+func (e *Engine) verdict(rt Route, key int) *verdict {
 	v := e.cache[key].Load()
 	if v == nil {
 		v = e.decide(rt)
+		r := Record{ASN: rt.ASN, ASName: rt.ASName}
+		v.fill(&r)
+		v.tail = r.appendTail(nil)
 		e.cache[key].Store(v)
 	}
-	v.fill(&rec)
-	return rec
+	return v
+}
+
+// AppendJSON appends the JSON record of an address, as [Record.AppendJSON]
+// does, without building the record: the part that depends only on the
+// route is encoded once per route and reused.
+func (e *Engine) AppendJSON(b []byte, addr netip.Addr) []byte {
+	addr = addr.Unmap()
+	b = append(b, `{"ip":"`...)
+	b = addr.AppendTo(b)
+	b = append(b, '"')
+	if e.routes == nil {
+		return append(b, `,"confidence":"none"}`...)
+	}
+	rt, key, ok := e.routes.Lookup(addr)
+	if !ok {
+		return append(b, `,"confidence":"none"}`...)
+	}
+	b = append(b, `,"prefix":"`...)
+	b = rt.Prefix.AppendTo(b)
+	b = append(b, '"')
+	return append(b, e.verdict(rt, key).tail...)
 }
 
 func (v *verdict) fill(r *Record) {

@@ -1,0 +1,205 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sovmap/sovmap/internal/snapshot"
+)
+
+func dataCommand() *command {
+	return &command{
+		name:    "data",
+		summary: "show or build the IP data snapshot (data info, data build)",
+		help: `Usage:
+  sovmap data info [--snapshot FILE] [--json]
+  sovmap data build --from DIR [-o FILE] [--json]
+
+data info shows which snapshot is in use: its sources with versions, dates,
+licenses and record counts, and the input defects found when it was built.
+
+data build compiles the ip-location-db packages unpacked under DIR (as
+scripts/fetch-ipdb.sh lays them out) into a snapshot file. It validates what
+it compiles: overlapping, nested or reversed ranges, special-use address
+space, reserved ASNs and codes that are not countries are repaired where
+possible and dropped otherwise, and every defect is reported with its file
+and line. The file is written atomically.
+
+Examples:
+  sovmap data info
+  scripts/fetch-ipdb.sh .cache/ipdb
+  sovmap data build --from .cache/ipdb -o internal/snapshot/data/sovmap.snap
+`,
+		run: runData,
+	}
+}
+
+func runData(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("want a subcommand: info or build")
+	}
+	switch args[0] {
+	case "info":
+		return runDataInfo(e, args[1:])
+	case "build":
+		return runDataBuild(e, args[1:])
+	case "-h", "-help", "--help":
+		return flagErrHelp
+	}
+	return usagef("unknown subcommand %q (want info or build)", args[0])
+}
+
+func runDataInfo(e *env, args []string) error {
+	fs := newFlags("data info")
+	snapPath := fs.String("snapshot", "", "snapshot `file` to describe instead of the embedded one")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("data info takes no arguments")
+	}
+	t, where, err := openSnapshot(*snapPath)
+	if err != nil {
+		return err
+	}
+	m := t.Meta()
+	if *asJSON {
+		out := struct {
+			Path string `json:"path"`
+			snapshot.Meta
+		}{where, m}
+		return writeJSON(e, out)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "snapshot:\t%s (%s)\n", m.Name, where)
+	fmt.Fprintf(w, "format:\tversion %d\n", m.Format)
+	fmt.Fprintf(w, "data date:\t%s\n", m.Built)
+	v4, v6 := t.Segments()
+	fmt.Fprintf(w, "segments:\t%d IPv4, %d IPv6 (%d distinct records, %d AS names)\n", v4, v6, m.Counts.Tuples, m.Counts.Names)
+	w.Flush()
+	fmt.Fprintf(e.stdout, "\nsources:\n")
+	w = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "  DATASET\tPACKAGE\tVERSION\tDATE\tRANGES\tLICENSE\n")
+	for i, s := range m.Sources {
+		n := 0
+		if i < len(m.Counts.Ranges) {
+			n = m.Counts.Ranges[i]
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%d\t%s\n", s.Dataset, s.Name, s.Version, s.Date, n, s.License)
+	}
+	w.Flush()
+	for _, s := range m.Sources {
+		fmt.Fprintf(e.stdout, "  %s: %s\n", s.Name, s.Attribution)
+	}
+	if len(m.Problems) > 0 {
+		fmt.Fprintf(e.stdout, "\ninput defects found at build time (repaired or dropped):\n")
+		for _, p := range m.Problems {
+			fmt.Fprintf(e.stdout, "  %-20s %d\n", p.Kind, p.Count)
+		}
+	}
+	return nil
+}
+
+func runDataBuild(e *env, args []string) error {
+	fs := newFlags("data build")
+	from := fs.String("from", "", "`dir` holding the unpacked ip-location-db packages")
+	out := fs.String("o", "", "output `file` (default: print the report only)")
+	name := fs.String("name", "embedded", "snapshot `name` recorded in the file")
+	asJSON := fs.Bool("json", false, "print the build report as JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 || *from == "" {
+		return usagef("data build needs --from DIR and no arguments")
+	}
+	start := time.Now()
+	t, problems, err := snapshot.BuildDir(*from, *name)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	size := 0
+	if *out != "" {
+		n, err := writeAtomic(*out, t.Encode)
+		if err != nil {
+			return err
+		}
+		size = n
+	}
+	m := t.Meta()
+	if *asJSON {
+		return writeJSON(e, struct {
+			Output  string        `json:"output,omitempty"`
+			Bytes   int           `json:"bytes,omitempty"`
+			Seconds float64       `json:"seconds"`
+			Meta    snapshot.Meta `json:"meta"`
+		}{*out, size, elapsed.Seconds(), m})
+	}
+	v4, v6 := t.Segments()
+	fmt.Fprintf(e.stdout, "built snapshot %q from %s in %.2fs: %d IPv4 and %d IPv6 segments, %d records\n", m.Name, *from, elapsed.Seconds(), v4, v6, m.Counts.Tuples)
+	if *out != "" {
+		fmt.Fprintf(e.stdout, "wrote %s (%d bytes)\n", *out, size)
+	}
+	repaired, dropped := 0, 0
+	for _, p := range problems {
+		if p.Repaired() {
+			repaired++
+		} else {
+			dropped++
+		}
+	}
+	fmt.Fprintf(e.stdout, "input defects: %d repaired, %d dropped\n", repaired, dropped)
+	for _, s := range m.Problems {
+		fmt.Fprintf(e.stdout, "  %-20s %6d  e.g. %s\n", s.Kind, s.Count, s.Examples[0])
+	}
+	return nil
+}
+
+// writeAtomic writes a file through a temporary file in the same folder and
+// renames it into place, so that readers never see a partial file.
+func writeAtomic(path string, write func(w io.Writer) error) (int, error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	cw := &countWriter{w: f}
+	if err := write(cw); err != nil {
+		f.Close()
+		return 0, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return 0, err
+	}
+	if err := f.Close(); err != nil {
+		return 0, err
+	}
+	return cw.n, os.Rename(f.Name(), path)
+}
+
+type countWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += n
+	return n, err
+}
+
+func writeJSON(e *env, v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

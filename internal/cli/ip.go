@@ -1,0 +1,389 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/sovmap/sovmap/internal/attribution"
+)
+
+func ipCommand() *command {
+	return &command{
+		name:    "ip",
+		summary: "attribute IP addresses to provider, operator, parent and jurisdiction",
+		help: `Usage: sovmap ip [flags] [ADDRESS ...]
+
+Attributes each address to the provider that serves it, the operator company,
+the ultimate parent, and three countries kept apart: control (headquarters of
+the ultimate parent), registration (RIR) and location (where the server is),
+with the evidence behind each verdict. Works offline on the embedded data.
+
+With no addresses, or with "-", addresses are read from standard input, one
+per line, and records are written as each line is read, so millions of
+addresses can go through a pipe. Blank lines and lines starting with # are
+skipped. A port ("192.0.2.1:443", "[2001:db8::1]:443") is ignored.
+
+A line that is not an address gives an error record in its place
+({"input":"…","error":"…"} with --json) and the run goes on.
+
+Flags:
+  --json            one JSON record per line (the contract of docs/json.md)
+  --brief           one tab-separated line per address: ip, provider, control,
+                    registration, location, ASN, AS name
+  --catalog FILE    extend or override the catalog (repeatable)
+  --snapshot FILE   use this snapshot instead of the embedded one
+
+Exit status: 0 when every input was attributed or explained, 1 when some
+input was not an address, 2 for a usage error, 3 when the data cannot be
+loaded or output fails.
+
+Examples:
+  sovmap ip 47.88.1.1 8.8.8.8 2a00:1450:4001::1
+  sovmap ip --json 47.88.1.1
+  cut -f3 conn.tsv | sovmap ip --json > records.ndjson
+  sovmap ip --brief < addresses.txt | sort | uniq -c
+  sovmap ip --catalog ours.yaml 203.0.113.7
+`,
+		run: runIP,
+	}
+}
+
+type ipOutput int
+
+const (
+	outBlock ipOutput = iota
+	outBrief
+	outJSON
+)
+
+func runIP(e *env, args []string) error {
+	fs := newFlags("ip")
+	asJSON := fs.Bool("json", false, "")
+	brief := fs.Bool("brief", false, "")
+	var df dataFlags
+	df.register(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *asJSON && *brief {
+		return usagef("--json and --brief exclude each other")
+	}
+	mode := outBlock
+	switch {
+	case *asJSON:
+		mode = outJSON
+	case *brief:
+		mode = outBrief
+	}
+	eng, _, err := df.engine()
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(e.stdout, 256*1024)
+	p := &ipPrinter{eng: eng, w: w, mode: mode}
+	stdin := len(pos) == 0
+	for _, a := range pos {
+		if a == "-" {
+			stdin = true
+			continue
+		}
+		p.line(a, 0)
+	}
+	if stdin && (len(pos) == 0 || indexOf(pos, "-") >= 0) {
+		if err := p.stream(e, e.stdin); err != nil {
+			w.Flush()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if p.invalid > 0 {
+		e.errorf("ip: %d of %d inputs were not IP addresses", p.invalid, p.n)
+		return &exitError{exitInvalid}
+	}
+	return nil
+}
+
+type ipPrinter struct {
+	eng     *attribution.Engine
+	w       *bufio.Writer
+	mode    ipOutput
+	buf     []byte
+	n       int
+	invalid int
+	blocks  int
+}
+
+// stream reads addresses from r line by line. Output is flushed whenever no
+// more input is buffered, so that a slow producer sees results at once.
+func (p *ipPrinter) stream(e *env, r io.Reader) error {
+	br := bufio.NewReaderSize(r, 256*1024)
+	lineNo := 0
+	for {
+		if err := e.ctx.Err(); err != nil {
+			return err
+		}
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the buffer is not an address: skip it.
+			lineNo++
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			p.fail(fmt.Sprintf("line %d", lineNo), "line too long to be an address", lineNo)
+			if err != nil && err != io.EOF {
+				return fmt.Errorf("read: %w", err)
+			}
+			if err == io.EOF {
+				return nil
+			}
+			continue
+		}
+		if len(line) > 0 {
+			lineNo++
+			p.lineBytes(line, lineNo)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		if br.Buffered() == 0 {
+			if err := p.w.Flush(); err != nil {
+				return fmt.Errorf("write: %w", err)
+			}
+		}
+	}
+}
+
+func (p *ipPrinter) lineBytes(line []byte, lineNo int) {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 || line[0] == '#' {
+		return
+	}
+	if a, ok := parseIPv4(line); ok {
+		p.n++
+		p.addr(a)
+		return
+	}
+	p.line(string(line), lineNo)
+}
+
+func (p *ipPrinter) line(s string, lineNo int) {
+	s = strings.TrimSpace(s)
+	if s == "" || s[0] == '#' {
+		return
+	}
+	p.n++
+	a, err := parseAddr(s)
+	if err != nil {
+		p.fail(s, err.Error(), lineNo)
+		return
+	}
+	p.addr(a)
+}
+
+func (p *ipPrinter) fail(input, msg string, lineNo int) {
+	p.invalid++
+	switch p.mode {
+	case outJSON:
+		b := append(p.buf[:0], `{"input":`...)
+		b = attribution.AppendJSONString(b, input)
+		b = append(b, `,"error":`...)
+		b = attribution.AppendJSONString(b, msg)
+		if lineNo > 0 {
+			b = append(b, `,"line":`...)
+			b = strconv.AppendInt(b, int64(lineNo), 10)
+		}
+		b = append(b, "}\n"...)
+		p.buf = b
+		p.w.Write(b)
+	case outBrief:
+		fmt.Fprintf(p.w, "%s\terror: %s\n", sanitize(input), msg)
+	default:
+		p.sep()
+		where := ""
+		if lineNo > 0 {
+			where = fmt.Sprintf(" (line %d)", lineNo)
+		}
+		fmt.Fprintf(p.w, "%s\n  error         %s%s\n", sanitize(input), msg, where)
+	}
+}
+
+func (p *ipPrinter) addr(a netip.Addr) {
+	switch p.mode {
+	case outJSON:
+		b := p.eng.AppendJSON(p.buf[:0], a)
+		b = append(b, '\n')
+		p.buf = b
+		p.w.Write(b)
+	case outBrief:
+		r := p.eng.Attribute(a)
+		writeBrief(p.w, &r)
+	default:
+		r := p.eng.Attribute(a)
+		p.sep()
+		writeBlock(p.w, &r)
+	}
+}
+
+func (p *ipPrinter) sep() {
+	if p.blocks > 0 {
+		p.w.WriteByte('\n')
+	}
+	p.blocks++
+}
+
+// parseAddr parses an address, allowing a port and brackets, refusing
+// zones and prefixes with a clear message.
+func parseAddr(s string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		if a.Zone() != "" {
+			return netip.Addr{}, errors.New("an address with a zone is not a public address")
+		}
+		return a.Unmap(), nil
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		if ap.Addr().Zone() != "" {
+			return netip.Addr{}, errors.New("an address with a zone is not a public address")
+		}
+		return ap.Addr().Unmap(), nil
+	}
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		return parseAddr(s[1 : len(s)-1])
+	}
+	if strings.Contains(s, "/") {
+		if _, err := netip.ParsePrefix(s); err == nil {
+			return netip.Addr{}, errors.New("a prefix, not an address (give one address of it)")
+		}
+	}
+	return netip.Addr{}, errors.New("not an IP address")
+}
+
+// parseIPv4 is the fast path for a dotted-quad IPv4 address.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	field, digits, val := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits > 0 && val == 0 {
+				return netip.Addr{}, false // leading zero
+			}
+			val = val*10 + int(c-'0')
+			digits++
+			if val > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.':
+			if digits == 0 || field == 3 {
+				return netip.Addr{}, false
+			}
+			ip[field] = byte(val)
+			field++
+			digits, val = 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if field != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	ip[3] = byte(val)
+	return netip.AddrFrom4(ip), true
+}
+
+// sanitize makes an input safe to print on a terminal.
+func sanitize(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return strconv.Quote(s)[1 : len(strconv.Quote(s))-1]
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func writeBrief(w *bufio.Writer, r *attribution.Record) {
+	var prov, ctl, reg, loc, asn string
+	if r.Provider != nil {
+		prov = r.Provider.ID
+	}
+	if r.Control != nil {
+		ctl = r.Control.Country
+	}
+	if r.Registration != nil {
+		reg = r.Registration.Country
+	}
+	if r.Location != nil {
+		loc = r.Location.Country
+	}
+	if r.ASN != 0 {
+		asn = "AS" + strconv.FormatUint(uint64(r.ASN), 10)
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.IP, dash(prov), dash(ctl), dash(reg), dash(loc), dash(asn), dash(r.ASName))
+}
+
+func writeBlock(w *bufio.Writer, r *attribution.Record) {
+	fmt.Fprintf(w, "%s\n", r.IP)
+	row := func(k, v string) { fmt.Fprintf(w, "  %-13s %s\n", k, v) }
+	if r.Provider != nil {
+		row("provider", fmt.Sprintf("%s (%s, %s)", r.Provider.Name, r.Provider.ID, r.Provider.Kind))
+	} else {
+		row("provider", "unknown: no catalog entry matches this network")
+	}
+	if r.Operator != nil {
+		row("operator", fmt.Sprintf("%s [%s]", r.Operator.Name, r.Operator.Country))
+	}
+	if r.Parent != nil && (r.Operator == nil || r.Parent.ID != r.Operator.ID) {
+		row("parent", fmt.Sprintf("%s [%s]", r.Parent.Name, r.Parent.Country))
+	}
+	if r.Control != nil {
+		row("control", fmt.Sprintf("%s: %s", r.Control.Country, r.Control.Basis))
+	} else {
+		row("control", "unknown")
+	}
+	if r.Registration != nil {
+		row("registration", fmt.Sprintf("%s (%s)", r.Registration.Country, r.Registration.Source))
+	}
+	if r.Location != nil {
+		loc := r.Location.Country
+		if r.Location.City != "" {
+			loc += ", " + r.Location.City
+		}
+		if r.Location.Region != "" {
+			loc += ", region " + r.Location.Region
+		}
+		row("location", fmt.Sprintf("%s (%s)", loc, r.Location.Source))
+	}
+	if r.ASN != 0 {
+		net := fmt.Sprintf("AS%d %s", r.ASN, r.ASName)
+		if r.Prefix.IsValid() {
+			net += ", " + r.Prefix.String()
+		}
+		row("network", net)
+	} else if r.Prefix.IsValid() {
+		row("network", r.Prefix.String())
+	}
+	row("confidence", r.Confidence)
+	for i, ev := range r.Evidence {
+		k := ""
+		if i == 0 {
+			k = "evidence"
+		}
+		row(k, fmt.Sprintf("%s: %s [%s]", ev.Method, ev.Detail, ev.Source))
+	}
+}

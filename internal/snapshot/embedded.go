@@ -1,0 +1,41 @@
+package snapshot
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+	"sync"
+)
+
+// embeddedData is the default snapshot, built by "sovmap data build" from the
+// pinned ip-location-db packages (scripts/fetch-ipdb.sh).
+//
+//go:embed data/sovmap.snap
+var embeddedData []byte
+
+var loadEmbedded = sync.OnceValues(func() (*Table, error) {
+	t, err := Decode(embeddedData)
+	if err != nil {
+		return nil, fmt.Errorf("embedded snapshot: %w", err)
+	}
+	return t, nil
+})
+
+// Embedded returns the snapshot embedded in the binary. It is decoded once.
+func Embedded() (*Table, error) { return loadEmbedded() }
+
+// EmbeddedSize returns the size in bytes of the embedded snapshot file.
+func EmbeddedSize() int { return len(embeddedData) }
+
+// Load reads and decodes a snapshot file.
+func Load(path string) (*Table, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	t, err := Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
