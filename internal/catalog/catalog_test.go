@@ -1,12 +1,38 @@
 package catalog
 
 import (
+	"bytes"
+	"flag"
+	"os"
 	"strings"
 	"testing"
 )
 
-// TestEmbeddedCatalog loads the embedded catalog; NewCatalog fails on any
-// claim without a known source, unknown references and loops.
+var update = flag.Bool("update", false, "rewrite compiled.json from data/*.yaml")
+
+// TestCompiledUpToDate fails while compiled.json does not match data/*.yaml.
+// Compile also validates the catalog: every claim must cite a known source,
+// references must resolve and parent chains must not loop.
+func TestCompiledUpToDate(t *testing.T) {
+	got, err := Compile("data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile("compiled.json", got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile("compiled.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("compiled.json is stale: run go test ./internal/catalog -update")
+	}
+}
+
 func TestEmbeddedCatalog(t *testing.T) {
 	c, err := Load()
 	if err != nil {

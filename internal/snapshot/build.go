@@ -51,7 +51,11 @@ func (p Problem) String() string {
 // Repaired reports whether the builder repaired the defect (clipped a range)
 // rather than dropping the record.
 func (p Problem) Repaired() bool {
-	return p.Kind == "overlap-clipped" || p.Kind == "special-use-clipped"
+	switch p.Kind {
+	case "overlap-clipped", "overlap-nested", "special-use-clipped", "duplicate", "conflict":
+		return true
+	}
+	return false
 }
 
 // A Builder compiles ip-location-db files into a snapshot.
@@ -472,7 +476,11 @@ func (b *Builder) Build() (*Table, []Problem, error) {
 	}
 	meta.Problems = summarize(b.problems)
 	d.meta = meta
-	t, err := newTable(&d)
+	raw, err := d.encode()
+	if err != nil {
+		return nil, b.problems, err
+	}
+	t, err := Decode(raw)
 	if err != nil {
 		return nil, b.problems, err
 	}

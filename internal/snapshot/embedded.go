@@ -5,16 +5,24 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"unsafe"
 )
 
 // embeddedData is the default snapshot, built by "sovmap data build" from the
-// pinned ip-location-db packages (scripts/fetch-ipdb.sh).
+// pinned ip-location-db packages (scripts/fetch-ipdb.sh). It is never
+// modified.
 //
 //go:embed data/sovmap.snap
 var embeddedData []byte
 
 var loadEmbedded = sync.OnceValues(func() (*Table, error) {
-	t, err := Decode(embeddedData)
+	if len(embeddedData) == 0 {
+		return nil, fmt.Errorf("embedded snapshot: %w: empty", ErrCorrupt)
+	}
+	// The table reads the embedded bytes in place as a string: they are
+	// read-only for the life of the program, so no copy is needed.
+	s := unsafe.String(&embeddedData[0], len(embeddedData))
+	t, err := decode(embeddedData, s)
 	if err != nil {
 		return nil, fmt.Errorf("embedded snapshot: %w", err)
 	}

@@ -20,10 +20,14 @@ const magic = "SOVMAPDB"
 
 // The checksum is CRC-32C (Castagnoli) of everything before it: it detects
 // corruption and truncation at memory speed. It is no defence against
-// tampering; the file's SHA-256 is recorded beside releases for that.
+// tampering; compare the file's SHA-256 with a trusted copy for that.
 const checksumSize = 4
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// blockSize is the number of segments per block. A lookup in a table that
+// has not been expanded decodes one block.
+const blockSize = 64
 
 // ErrCorrupt is wrapped by the errors of [Decode] for a file that is
 // truncated, fails its checksum or does not parse.
@@ -75,7 +79,7 @@ type ProblemSummary struct {
 	Examples []string `json:"examples,omitempty"`
 }
 
-// data is the decoded content of a snapshot.
+// data is what a builder produces, before encoding.
 type data struct {
 	meta     Meta
 	names    string   // all AS names, concatenated
@@ -87,266 +91,257 @@ type data struct {
 	v6vals   []uint32
 }
 
-func (d *data) name(i uint32) string { return d.names[d.nameOff[i]:d.nameOff[i+1]] }
-
 func (d *data) nameCount() int { return len(d.nameOff) - 1 }
 
-// A tuple holds no pointers, so that the garbage collector never scans the
-// table. Countries are indexes into [countries], 0 for none.
+// A tuple is the routing facts of a segment. Countries are indexes into
+// [countries], 0 for none.
 type tuple struct {
 	asn      uint32
 	name     uint32
 	reg, loc uint16
 }
 
-// Encode writes the snapshot in the binary format of docs/snapshot.md.
-func (t *Table) Encode(w io.Writer) error {
-	d := t.d
+const tupleSize = 12
+
+// encode lays out the file of docs/snapshot.md.
+func (d *data) encode() ([]byte, error) {
 	var buf bytes.Buffer
-	buf.WriteString(magic)
 	var tmp [binary.MaxVarintLen64]byte
+	u16 := func(v uint16) { binary.LittleEndian.PutUint16(tmp[:2], v); buf.Write(tmp[:2]) }
 	u32 := func(v uint32) { binary.LittleEndian.PutUint32(tmp[:4], v); buf.Write(tmp[:4]) }
-	uv := func(v uint64) { buf.Write(tmp[:binary.PutUvarint(tmp[:], v)]) }
+	u64 := func(v uint64) { binary.LittleEndian.PutUint64(tmp[:8], v); buf.Write(tmp[:8]) }
+	buf.WriteString(magic)
 	u32(FormatVersion)
 	mj, err := json.Marshal(d.meta)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	u32(uint32(len(mj)))
 	buf.Write(mj)
 
-	uv(uint64(d.nameCount()))
-	for i := range d.nameCount() {
-		n := d.name(uint32(i))
-		uv(uint64(len(n)))
-		buf.WriteString(n)
+	// Names: count, count+1 offsets, blob.
+	u32(uint32(d.nameCount()))
+	for _, o := range d.nameOff {
+		u32(o)
 	}
-	cc := func(c uint16) {
-		if c == 0 {
-			buf.WriteString("\x00\x00")
-		} else {
-			buf.WriteString(countries[c])
-		}
-	}
-	uv(uint64(len(d.tuples)))
+	buf.WriteString(d.names)
+
+	// Tuples: fixed width.
+	u32(uint32(len(d.tuples)))
 	for _, tp := range d.tuples {
-		uv(uint64(tp.asn))
-		uv(uint64(tp.name))
-		cc(tp.reg)
-		cc(tp.loc)
+		u32(tp.asn)
+		u32(tp.name)
+		u16(tp.reg)
+		u16(tp.loc)
 	}
-	uv(uint64(len(d.v4starts)))
-	prev := uint32(0)
-	for i, s := range d.v4starts {
-		uv(uint64(s - prev))
-		uv(uint64(d.v4vals[i]))
-		prev = s
-	}
-	uv(uint64(len(d.v6starts)))
-	var p6 ipindex.U128
-	for i, s := range d.v6starts {
-		if s.Hi == p6.Hi {
-			uv(0)
-			uv(s.Lo - p6.Lo)
+
+	// Segments, per family: count, block count, directory, data.
+	for fam := range 2 {
+		var n int
+		if fam == 0 {
+			n = len(d.v4starts)
 		} else {
-			uv(s.Hi - p6.Hi)
-			uv(s.Lo)
+			n = len(d.v6starts)
 		}
-		uv(uint64(d.v6vals[i]))
-		p6 = s
+		nb := (n + blockSize - 1) / blockSize
+		u32(uint32(n))
+		u32(uint32(nb))
+		var blob bytes.Buffer
+		uv := func(v uint64) { blob.Write(tmp[:binary.PutUvarint(tmp[:], v)]) }
+		var dir bytes.Buffer
+		for b := range nb {
+			first := b * blockSize
+			if fam == 0 {
+				binary.LittleEndian.PutUint32(tmp[:4], d.v4starts[first])
+				dir.Write(tmp[:4])
+			} else {
+				binary.LittleEndian.PutUint64(tmp[:8], d.v6starts[first].Hi)
+				dir.Write(tmp[:8])
+				binary.LittleEndian.PutUint64(tmp[:8], d.v6starts[first].Lo)
+				dir.Write(tmp[:8])
+			}
+			binary.LittleEndian.PutUint32(tmp[:4], uint32(blob.Len()))
+			dir.Write(tmp[:4])
+			for i := first; i < min(first+blockSize, n); i++ {
+				if fam == 0 {
+					if i > first {
+						uv(uint64(d.v4starts[i] - d.v4starts[i-1]))
+					}
+					uv(uint64(d.v4vals[i]))
+					continue
+				}
+				if i > first {
+					s, p := d.v6starts[i], d.v6starts[i-1]
+					if s.Hi == p.Hi {
+						uv(0)
+						uv(s.Lo - p.Lo)
+					} else {
+						uv(s.Hi - p.Hi)
+						uv(s.Lo)
+					}
+				}
+				uv(uint64(d.v6vals[i]))
+			}
+		}
+		buf.Write(dir.Bytes())
+		u64(uint64(blob.Len()))
+		buf.Write(blob.Bytes())
 	}
 	binary.LittleEndian.PutUint32(tmp[:4], crc32.Checksum(buf.Bytes(), castagnoli))
 	buf.Write(tmp[:4])
-	_, err = w.Write(buf.Bytes())
+	return buf.Bytes(), nil
+}
+
+// Encode writes the snapshot file.
+func (t *Table) Encode(w io.Writer) error {
+	_, err := io.WriteString(w, t.src)
 	return err
 }
 
-// decoder reads varints from a byte slice, remembering the first error.
-type decoder struct {
-	b   []byte
+// reader reads fixed-width fields from a string, remembering failure.
+type reader struct {
+	s   string
+	off int
 	err error
 }
 
-func (d *decoder) fail(what string) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: bad %s", ErrCorrupt, what)
+func (r *reader) take(n int, what string) string {
+	if r.err != nil {
+		return ""
 	}
-	d.b = nil
-}
-
-func (d *decoder) uv(what string) uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail(what)
-		return 0
+	if n < 0 || n > len(r.s)-r.off {
+		r.err = fmt.Errorf("%w: %s runs past the end of the file", ErrCorrupt, what)
+		return ""
 	}
-	d.b = d.b[n:]
+	v := r.s[r.off : r.off+n]
+	r.off += n
 	return v
 }
 
-// uvarint decodes a varint at b[i:], returning the value and the index after
-// it, or i = -1 on a bad or truncated varint. It is small enough to inline.
-func uvarint(b []byte, i int) (uint64, int) {
-	var x uint64
-	for s := uint(0); s < 64; s += 7 {
-		if i >= len(b) {
-			return 0, -1
-		}
-		c := b[i]
-		i++
-		if c < 0x80 {
-			return x | uint64(c)<<s, i
-		}
-		x |= uint64(c&0x7f) << s
-	}
-	return 0, -1
-}
-
-func (d *decoder) bytes(n uint64, what string) []byte {
-	if uint64(len(d.b)) < n {
-		d.fail(what)
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
-}
-
-// count reads a count and checks it against the bytes left, each item
-// needing at least min bytes.
-func (d *decoder) count(what string, min int) int {
-	n := d.uv(what + " count")
-	if d.err != nil || n > uint64(len(d.b)/min) {
-		d.fail(what + " count")
+func (r *reader) u32(what string) uint32 {
+	b := r.take(4, what)
+	if len(b) < 4 {
 		return 0
 	}
-	return int(n)
+	return le32(b, 0)
 }
 
-// Decode reads a snapshot, verifying its checksum and structure. It refuses
-// files of another format version and corrupted or truncated files with an
-// error that wraps [ErrCorrupt].
-func Decode(b []byte) (*Table, error) {
-	if len(b) < len(magic)+8+checksumSize || string(b[:len(magic)]) != magic {
-		if len(b) >= len(magic) && string(b[:len(magic)]) == magic {
-			return nil, fmt.Errorf("%w: file is too short", ErrCorrupt)
-		}
+func (r *reader) u64(what string) uint64 {
+	b := r.take(8, what)
+	if len(b) < 8 {
+		return 0
+	}
+	return le64(b, 0)
+}
+
+func le16(s string, i int) uint16 { return uint16(s[i]) | uint16(s[i+1])<<8 }
+
+func le32(s string, i int) uint32 {
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+}
+
+func le64(s string, i int) uint64 { return uint64(le32(s, i)) | uint64(le32(s, i+4))<<32 }
+
+// Decode reads a snapshot file, verifying its checksum and the structure of
+// its tables. Segment blocks are decoded when first used (see
+// [Table.Expand]). It refuses files of another format version, and
+// corrupted or truncated files with an error that wraps [ErrCorrupt].
+func Decode(b []byte) (*Table, error) { return decode(b, string(b)) }
+
+// decode decodes s, which holds the same bytes as b: the checksum runs over
+// b, and the table keeps s.
+func decode(b []byte, s string) (*Table, error) {
+	if len(s) < len(magic) || s[:len(magic)] != magic {
 		return nil, fmt.Errorf("%w: not a sovmap snapshot (bad magic)", ErrCorrupt)
 	}
-	if v := binary.LittleEndian.Uint32(b[len(magic):]); v != FormatVersion {
+	if len(s) < len(magic)+8+checksumSize {
+		return nil, fmt.Errorf("%w: file is too short", ErrCorrupt)
+	}
+	if v := le32(s, len(magic)); v != FormatVersion {
 		return nil, fmt.Errorf("snapshot format version %d is not supported (this sovmap reads version %d)", v, FormatVersion)
 	}
-	body, sum := b[:len(b)-checksumSize], b[len(b)-checksumSize:]
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(sum) {
+	body := s[:len(s)-checksumSize]
+	if crc32.Checksum(b[:len(b)-checksumSize], castagnoli) != le32(s, len(s)-checksumSize) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrCorrupt)
 	}
-	dec := &decoder{b: body[len(magic)+4:]}
-	var d data
-	mlen := binary.LittleEndian.Uint32(dec.bytes(4, "header length"))
-	if err := json.Unmarshal(dec.bytes(uint64(mlen), "header"), &d.meta); err != nil && dec.err == nil {
+	r := &reader{s: body, off: len(magic) + 4}
+	t := &Table{src: s}
+	mj := r.take(int(r.u32("header length")), "header")
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := json.Unmarshal([]byte(mj), &t.meta); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrCorrupt, err)
 	}
-	if dec.err != nil {
-		return nil, dec.err
+
+	nNames := int(r.u32("name count"))
+	if nNames < 1 || nNames > len(body)/4 {
+		return nil, fmt.Errorf("%w: bad name count", ErrCorrupt)
 	}
-	n := dec.count("names", 1)
-	d.nameOff = make([]uint32, n+1)
-	all := make([]byte, 0, len(dec.b)/4)
-	for i := range n {
-		l := dec.uv("name length")
-		all = append(all, dec.bytes(l, "name")...)
-		d.nameOff[i+1] = uint32(len(all))
+	t.nameOffs = r.take(4*(nNames+1), "name offsets")
+	if r.err != nil {
+		return nil, r.err
 	}
-	if dec.err != nil {
-		return nil, dec.err
+	blobLen := int(le32(t.nameOffs, 4*nNames))
+	if le32(t.nameOffs, 0) != 0 {
+		return nil, fmt.Errorf("%w: bad name offsets", ErrCorrupt)
 	}
-	d.names = string(all)
-	nNames := n
-	n = dec.count("tuples", 6)
-	d.tuples = make([]tuple, n)
-	for i := range n {
-		asn := dec.uv("tuple ASN")
-		name := dec.uv("tuple name")
-		if asn > 1<<32-1 || name >= uint64(nNames) {
-			dec.fail("tuple")
-			break
+	// Offsets must not decrease; checked once here so that name lookups
+	// never fail.
+	prev := uint32(0)
+	for i := 1; i <= nNames; i++ {
+		o := le32(t.nameOffs, 4*i)
+		if o < prev {
+			return nil, fmt.Errorf("%w: bad name offsets", ErrCorrupt)
 		}
-		reg := country(dec.bytes(2, "tuple country"))
-		loc := country(dec.bytes(2, "tuple country"))
-		d.tuples[i] = tuple{asn: uint32(asn), name: uint32(name), reg: reg, loc: loc}
+		prev = o
 	}
-	n = dec.count("IPv4 segments", 2)
-	d.v4starts, d.v4vals = make([]uint32, n), make([]uint32, n)
-	b, j := dec.b, 0
-	var prev, delta, val uint64
-	ntuples := uint64(len(d.tuples))
-	for i := range n {
-		if delta, j = uvarint(b, j); j < 0 {
-			break
-		}
-		if val, j = uvarint(b, j); j < 0 {
-			break
-		}
-		prev += delta
-		if (i > 0 && delta == 0) || prev > 1<<32-1 || val >= ntuples {
-			j = -1
-			break
-		}
-		d.v4starts[i], d.v4vals[i] = uint32(prev), uint32(val)
+	t.names = r.take(blobLen, "names")
+	t.nNames = nNames
+
+	nTuples := int(r.u32("tuple count"))
+	if nTuples < 1 || nTuples > len(body)/tupleSize {
+		return nil, fmt.Errorf("%w: bad tuple count", ErrCorrupt)
 	}
-	if j < 0 {
-		return nil, fmt.Errorf("%w: bad IPv4 segment", ErrCorrupt)
+	t.tuples = r.take(tupleSize*nTuples, "tuples")
+	if r.err != nil {
+		return nil, r.err
 	}
-	dec.b = b[j:]
-	n = dec.count("IPv6 segments", 3)
-	d.v6starts, d.v6vals = make([]ipindex.U128, n), make([]uint32, n)
-	b, j = dec.b, 0
-	var p6 ipindex.U128
-	var dh, lo uint64
-	for i := range n {
-		if dh, j = uvarint(b, j); j < 0 {
-			break
+	t.nTuples = nTuples
+	for i := range nTuples {
+		if le32(t.tuples, i*tupleSize+4) >= uint32(nNames) {
+			return nil, fmt.Errorf("%w: tuple %d names a missing AS name", ErrCorrupt, i)
 		}
-		if lo, j = uvarint(b, j); j < 0 {
-			break
-		}
-		if val, j = uvarint(b, j); j < 0 {
-			break
-		}
-		var s ipindex.U128
-		if dh == 0 {
-			s = ipindex.U128{Hi: p6.Hi, Lo: p6.Lo + lo}
-			if s.Lo < p6.Lo || (i > 0 && lo == 0) {
-				j = -1
-				break
-			}
-		} else {
-			s = ipindex.U128{Hi: p6.Hi + dh, Lo: lo}
-			if s.Hi < p6.Hi {
-				j = -1
-				break
-			}
-		}
-		if val >= ntuples {
-			j = -1
-			break
-		}
-		d.v6starts[i], d.v6vals[i] = s, uint32(val)
-		p6 = s
 	}
-	if j < 0 {
-		return nil, fmt.Errorf("%w: bad IPv6 segment", ErrCorrupt)
+	for fam := range 2 {
+		f := &t.fam[fam]
+		f.v6 = fam == 1
+		f.nTuples = uint32(nTuples)
+		n := int(r.u32("segment count"))
+		nb := int(r.u32("block count"))
+		entry := 8
+		if f.v6 {
+			entry = 20
+		}
+		if n < 1 || nb != (n+blockSize-1)/blockSize || nb > len(body)/entry {
+			return nil, fmt.Errorf("%w: bad segment counts", ErrCorrupt)
+		}
+		f.n, f.nBlocks = n, nb
+		f.dir = r.take(entry*nb, "segment directory")
+		dataLen := r.u64("segment data length")
+		if dataLen > uint64(len(body)) {
+			return nil, fmt.Errorf("%w: bad segment data length", ErrCorrupt)
+		}
+		f.blob = r.take(int(dataLen), "segment data")
+		if r.err != nil {
+			return nil, r.err
+		}
+		if err := f.checkDir(); err != nil {
+			return nil, err
+		}
 	}
-	dec.b = b[j:]
-	if dec.err != nil {
-		return nil, dec.err
-	}
-	if len(dec.b) != 0 {
-		return nil, fmt.Errorf("%w: %d bytes of trailing data", ErrCorrupt, len(dec.b))
-	}
-	t, err := newTable(&d)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	if r.off != len(body) {
+		return nil, fmt.Errorf("%w: %d bytes of trailing data", ErrCorrupt, len(body)-r.off)
 	}
 	return t, nil
 }
@@ -362,13 +357,6 @@ var countries = func() (t [1 + 26*26]string) {
 
 // countryIndex returns the index of a two-letter code, 0 if it is not one.
 func countryIndex(b string) uint16 {
-	if len(b) != 2 || b[0] < 'A' || b[0] > 'Z' || b[1] < 'A' || b[1] > 'Z' {
-		return 0
-	}
-	return 1 + uint16(b[0]-'A')*26 + uint16(b[1]-'A')
-}
-
-func country(b []byte) uint16 {
 	if len(b) != 2 || b[0] < 'A' || b[0] > 'Z' || b[1] < 'A' || b[1] > 'Z' {
 		return 0
 	}
