@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // A Source is a document that supports a claim of the catalog.
@@ -150,6 +151,7 @@ type Catalog struct {
 	byASN     map[uint32][]ProviderASN
 	traps     map[uint32]*Trap
 	names     []nameRule
+	nameWords map[string][]int // a word of each pattern → indexes into names
 	suffixes  map[string][]suffixRule // last label → rules
 
 	companyIDs, providerIDs, groupIDs []string
@@ -388,6 +390,11 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		}
 		return c.names[i].provider.ID < c.names[j].provider.ID
 	})
+	c.nameWords = map[string][]int{}
+	for i, r := range c.names {
+		w := longestWord(r.pattern)
+		c.nameWords[w] = append(c.nameWords[w], i)
+	}
 	for k := range c.suffixes {
 		rs := c.suffixes[k]
 		sort.Slice(rs, func(i, j int) bool {
@@ -506,8 +513,19 @@ func (c *Catalog) MatchName(asn uint32, asName string) []NameMatch {
 		return nil
 	}
 	lower := strings.ToLower(asName)
+	// Candidate rules are those whose longest word is a word of the name;
+	// only they are checked for the whole pattern.
+	var cand []int
+	for _, w := range words(lower) {
+		cand = append(cand, c.nameWords[w]...)
+	}
+	if len(cand) == 0 {
+		return nil
+	}
+	sort.Ints(cand) // rules are sorted longest pattern first
 	var ms []NameMatch
-	for _, r := range c.names {
+	for _, i := range cand {
+		r := c.names[i]
 		if !strings.Contains(lower, r.pattern) {
 			continue
 		}
@@ -523,6 +541,22 @@ func (c *Catalog) MatchName(asn uint32, asName string) []NameMatch {
 		}
 	}
 	return ms
+}
+
+// words splits a lower-case name into runs of letters and digits.
+func words(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// longestWord returns the longest word of a pattern, the first of equals.
+func longestWord(p string) string {
+	best := ""
+	for _, w := range words(p) {
+		if len(w) > len(best) {
+			best = w
+		}
+	}
+	return best
 }
 
 // A SuffixMatch is a provider revealed by a hostname suffix.

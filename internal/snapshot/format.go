@@ -308,10 +308,12 @@ func decode(b []byte, s string) (*Table, error) {
 		return nil, r.err
 	}
 	t.nTuples = nTuples
+	t.asns = make([]uint32, nTuples)
 	for i := range nTuples {
 		if le32(t.tuples, i*tupleSize+4) >= uint32(nNames) {
 			return nil, fmt.Errorf("%w: tuple %d names a missing AS name", ErrCorrupt, i)
 		}
+		t.asns[i] = le32(t.tuples, i*tupleSize)
 	}
 	for fam := range 2 {
 		f := &t.fam[fam]

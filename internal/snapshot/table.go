@@ -27,6 +27,7 @@ type Table struct {
 	nNames   int
 	tuples   string // nTuples records of tupleSize bytes
 	nTuples  int
+	asns     []uint32  // the ASN of each tuple, for the prefix walk
 	fam      [2]family // IPv4, IPv6
 }
 
@@ -50,7 +51,9 @@ type family struct {
 	expanded atomic.Bool
 	v4       *ipindex.V4
 	v6x      *ipindex.V6
-	err      error // from expansion
+	runLo    []uint32 // first segment of the AS run holding each segment
+	runHi    []uint32 // last segment of that run
+	err      error    // from expansion
 }
 
 // Meta returns the snapshot's description.
@@ -88,16 +91,12 @@ func (t *Table) name(i uint32) string {
 // decode (which the checksum makes unlikely).
 func (t *Table) Expand() error {
 	for i := range t.fam {
-		if err := t.fam[i].expand(); err != nil {
+		if err := t.fam[i].expand(t); err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-// maxRun bounds the walk over neighbouring segments of the same AS when
-// computing a route's prefix.
-const maxRun = 64
 
 // Lookup implements [attribution.RouteTable]. The key is the index of the
 // segment's (ASN, AS name, registration, location) tuple.
@@ -109,13 +108,19 @@ func (t *Table) Lookup(addr netip.Addr) (attribution.Route, int, bool) {
 	case addr.Is4():
 		f := &t.fam[0]
 		a := ipindex.AddrU32(addr)
-		if f.ready() {
+		if f.ready(t) {
 			i := f.v4.Find(a)
 			_, key = f.v4.Segment(i)
 			if key == 0 {
 				return attribution.Route{}, 0, false
 			}
-			prefix = t.prefix4(f.v4, a, i, key)
+			first, _ := f.v4.Segment(int(f.runLo[i]))
+			last := uint32(1<<32 - 1)
+			if h := int(f.runHi[i]) + 1; h < f.n {
+				s, _ := f.v4.Segment(h)
+				last = s - 1
+			}
+			prefix = ipindex.LargestPrefix4(a, first, last)
 		} else {
 			var ok bool
 			key, prefix, ok = t.lazyLookup(f, ipindex.U128{Lo: uint64(a)}, addr)
@@ -126,13 +131,19 @@ func (t *Table) Lookup(addr netip.Addr) (attribution.Route, int, bool) {
 	case addr.Is6():
 		f := &t.fam[1]
 		a := ipindex.AddrU128(addr)
-		if f.ready() {
+		if f.ready(t) {
 			i := f.v6x.Find(a)
 			_, key = f.v6x.Segment(i)
 			if key == 0 {
 				return attribution.Route{}, 0, false
 			}
-			prefix = t.prefix6(f.v6x, a, i, key)
+			first, _ := f.v6x.Segment(int(f.runLo[i]))
+			last := ipindex.U128{Hi: ^uint64(0), Lo: ^uint64(0)}
+			if h := int(f.runHi[i]) + 1; h < f.n {
+				s, _ := f.v6x.Segment(h)
+				last = s.Sub1()
+			}
+			prefix = ipindex.LargestPrefix6(a, first, last)
 		} else {
 			var ok bool
 			key, prefix, ok = t.lazyLookup(f, a, addr)
@@ -155,14 +166,14 @@ func (t *Table) Lookup(addr netip.Addr) (attribution.Route, int, bool) {
 
 // ready reports whether the family is expanded, expanding it once enough
 // lookups have been made.
-func (f *family) ready() bool {
+func (f *family) ready(t *Table) bool {
 	if f.expanded.Load() {
 		return true
 	}
 	if f.lookups.Add(1) < autoExpand {
 		return false
 	}
-	return f.expand() == nil
+	return f.expand(t) == nil
 }
 
 // sameRun reports whether two segment values belong to one AS range: the
@@ -171,54 +182,8 @@ func (t *Table) sameRun(a, b uint32) bool {
 	if a == b {
 		return true
 	}
-	x := t.tuple(a).asn
-	return x != 0 && x == t.tuple(b).asn
-}
-
-func (t *Table) prefix4(ix *ipindex.V4, a uint32, i int, key uint32) netip.Prefix {
-	lo, hi := i, i
-	for lo > 0 && i-lo < maxRun {
-		if _, v := ix.Segment(lo - 1); !t.sameRun(v, key) {
-			break
-		}
-		lo--
-	}
-	for hi+1 < ix.Len() && hi-i < maxRun {
-		if _, v := ix.Segment(hi + 1); !t.sameRun(v, key) {
-			break
-		}
-		hi++
-	}
-	first, _ := ix.Segment(lo)
-	last := uint32(1<<32 - 1)
-	if hi+1 < ix.Len() {
-		s, _ := ix.Segment(hi + 1)
-		last = s - 1
-	}
-	return ipindex.LargestPrefix4(a, first, last)
-}
-
-func (t *Table) prefix6(ix *ipindex.V6, a ipindex.U128, i int, key uint32) netip.Prefix {
-	lo, hi := i, i
-	for lo > 0 && i-lo < maxRun {
-		if _, v := ix.Segment(lo - 1); !t.sameRun(v, key) {
-			break
-		}
-		lo--
-	}
-	for hi+1 < ix.Len() && hi-i < maxRun {
-		if _, v := ix.Segment(hi + 1); !t.sameRun(v, key) {
-			break
-		}
-		hi++
-	}
-	first, _ := ix.Segment(lo)
-	last := ipindex.U128{Hi: ^uint64(0), Lo: ^uint64(0)}
-	if hi+1 < ix.Len() {
-		s, _ := ix.Segment(hi + 1)
-		last = s.Sub1()
-	}
-	return ipindex.LargestPrefix6(a, first, last)
+	x := t.asns[a]
+	return x != 0 && x == t.asns[b]
 }
 
 // Block access.
@@ -366,13 +331,13 @@ func (t *Table) lazyLookup(f *family, a ipindex.U128, addr netip.Addr) (uint32, 
 		return 0, netip.Prefix{}, false
 	}
 	lo, hi := g, g
-	for lo > 0 && g-lo < maxRun {
+	for lo > 0 {
 		if _, v, ok := c.seg(lo - 1); !ok || !t.sameRun(v, key) {
 			break
 		}
 		lo--
 	}
-	for hi+1 < f.n && hi-g < maxRun {
+	for hi+1 < f.n {
 		if _, v, ok := c.seg(hi + 1); !ok || !t.sameRun(v, key) {
 			break
 		}
@@ -422,7 +387,7 @@ func (c *blockCursor) seg(g int) (ipindex.U128, uint32, bool) {
 }
 
 // expand decodes the family whole into an ipindex table, once.
-func (f *family) expand() error {
+func (f *family) expand(t *Table) error {
 	f.once.Do(func() {
 		var starts [blockSize]ipindex.U128
 		var vals [blockSize]uint32
@@ -448,6 +413,23 @@ func (f *family) expand() error {
 				}
 			}
 			allVals = append(allVals, vals[:n]...)
+		}
+		// Runs of segments of one AS, for the prefix of a route.
+		f.runLo, f.runHi = make([]uint32, f.n), make([]uint32, f.n)
+		for i := 1; i < f.n; i++ {
+			if t.sameRun(allVals[i-1], allVals[i]) {
+				f.runLo[i] = f.runLo[i-1]
+			} else {
+				f.runLo[i] = uint32(i)
+			}
+		}
+		f.runHi[f.n-1] = uint32(f.n - 1)
+		for i := f.n - 2; i >= 0; i-- {
+			if t.sameRun(allVals[i], allVals[i+1]) {
+				f.runHi[i] = f.runHi[i+1]
+			} else {
+				f.runHi[i] = uint32(i)
+			}
 		}
 		if f.v6 {
 			f.v6x, f.err = ipindex.NewV6(s6, allVals)
