@@ -151,7 +151,7 @@ type Catalog struct {
 	byASN     map[uint32][]ProviderASN
 	traps     map[uint32]*Trap
 	names     []nameRule
-	nameWords map[string][]int // a word of each pattern → indexes into names
+	nameWords map[string][]int        // a word of each pattern → indexes into names
 	suffixes  map[string][]suffixRule // last label → rules
 
 	companyIDs, providerIDs, groupIDs []string

@@ -37,96 +37,76 @@ type tag struct {
 // error, each as a [*feed.ParseError] naming its place in the document.
 func Parse(r io.Reader) ([]attribution.FeedRange, error) {
 	dec := json.NewDecoder(r)
-	var (
-		out  []attribution.FeedRange
-		errs []error
-		// Ranges of different tags differ in their service, so a
-		// repeated prefix within a tag is all there is to remove,
-		// unless a tag name itself repeats.
-		inTag    = map[netip.Prefix]bool{}
-		tags     = map[string]bool{}
-		tagAgain bool
-	)
-	fatal := func(err error) ([]attribution.FeedRange, error) {
+	p := parser{inTag: map[netip.Prefix]bool{}, tags: map[string]bool{}}
+	err := feed.DecodeObject(dec, func(key string) error {
+		if key == "values" {
+			return p.values(dec)
+		}
+		var skip json.RawMessage
+		return dec.Decode(&skip)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if err := expect(dec, json.Delim('{'), "an object"); err != nil {
-		return fatal(err)
+	if p.tagAgain {
+		p.out = feed.Dedup(p.out)
 	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return fatal(err)
-		}
-		if key != "values" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return fatal(err)
-			}
-			continue
-		}
-		if err := expect(dec, json.Delim('['), "values to be an array"); err != nil {
-			return fatal(err)
-		}
-		var t tag
-		for i := 0; dec.More(); i++ {
-			t = tag{}
-			if err := dec.Decode(&t); err != nil {
-				var te *json.UnmarshalTypeError
-				if !errors.As(err, &te) {
-					return fatal(err)
-				}
-				// The rest of the tag was decoded: keep what is good in it.
-				path := fmt.Sprintf("values[%d]", i)
-				if te.Field != "" {
-					path += "." + te.Field
-				}
-				errs = append(errs, &feed.ParseError{Feed: name, Entry: path, Err: fmt.Errorf("JSON %s where %v belongs", te.Value, te.Type)})
-			}
-			service := t.Name
-			if service == "" {
-				service = t.ID
-			}
-			tagAgain = tagAgain || tags[service]
-			tags[service] = true
-			clear(inTag)
-			for j, s := range t.Properties.AddressPrefixes {
-				p, err := feed.ParsePrefix(s)
-				if err != nil {
-					errs = append(errs, &feed.ParseError{Feed: name, Entry: fmt.Sprintf("values[%d].properties.addressPrefixes[%d]", i, j), Err: err})
-					continue
-				}
-				if inTag[p] {
-					continue
-				}
-				inTag[p] = true
-				out = append(out, attribution.FeedRange{Prefix: p, Region: t.Properties.Region, Service: service})
-			}
-		}
-		if _, err := dec.Token(); err != nil { // ']'
-			return fatal(err)
-		}
-	}
-	if _, err := dec.Token(); err != nil { // '}'
-		return fatal(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fatal(errors.New("data after the JSON document"))
-	}
-	if tagAgain {
-		out = feed.Dedup(out)
-	}
-	return out, errors.Join(errs...)
+	return p.out, errors.Join(p.errs...)
 }
 
-// expect reads the next token and fails unless it is want.
-func expect(dec *json.Decoder, want json.Delim, what string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
+type parser struct {
+	out  []attribution.FeedRange
+	errs []error
+
+	// Ranges of different tags differ in their service, so a prefix
+	// repeated within a tag is all there is to remove, unless a tag's
+	// name itself repeats.
+	inTag    map[netip.Prefix]bool // prefixes of the current tag
+	tags     map[string]bool       // names of the tags read so far
+	tagAgain bool                  // whether a tag name repeated
+}
+
+// values reads the array of tags, one tag at a time.
+func (p *parser) values(dec *json.Decoder) error {
+	if err := feed.ExpectDelim(dec, '['); err != nil {
+		return fmt.Errorf("values: %w", err)
 	}
-	if tok != want {
-		return fmt.Errorf("want %s, found %v", what, tok)
+	var t tag
+	for i := 0; dec.More(); i++ {
+		t = tag{}
+		if err := dec.Decode(&t); err != nil {
+			var te *json.UnmarshalTypeError
+			if !errors.As(err, &te) {
+				return err
+			}
+			// The rest of the tag was decoded: keep what is good in it.
+			p.errs = append(p.errs, feed.TypeError(name, fmt.Sprintf("values[%d]", i), te))
+		}
+		p.add(i, &t)
 	}
-	return nil
+	_, err := dec.Token() // ']'
+	return err
+}
+
+// add adds the prefixes of t, the i'th tag.
+func (p *parser) add(i int, t *tag) {
+	service := t.Name
+	if service == "" {
+		service = t.ID
+	}
+	p.tagAgain = p.tagAgain || p.tags[service]
+	p.tags[service] = true
+	clear(p.inTag)
+	for j, s := range t.Properties.AddressPrefixes {
+		pfx, err := feed.ParsePrefix(s)
+		if err != nil {
+			p.errs = append(p.errs, &feed.ParseError{Feed: name, Entry: fmt.Sprintf("values[%d].properties.addressPrefixes[%d]", i, j), Err: err})
+			continue
+		}
+		if p.inTag[pfx] {
+			continue
+		}
+		p.inTag[pfx] = true
+		p.out = append(p.out, attribution.FeedRange{Prefix: pfx, Region: t.Properties.Region, Service: service})
+	}
 }

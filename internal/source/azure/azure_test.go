@@ -60,8 +60,8 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{Name: "invalid JSON", In: `{"values": [{"name": "A",`, WantErr: []string{"azure: unexpected EOF"}},
-		{Name: "not an object", In: `[]`, WantErr: []string{"azure: want an object, found ["}},
-		{Name: "values not an array", In: `{"values": {}}`, WantErr: []string{"azure: want values to be an array, found {"}},
+		{Name: "not an object", In: `[]`, WantErr: []string{"azure: found [ where { belongs"}},
+		{Name: "values not an array", In: `{"values": {}}`, WantErr: []string{"azure: values: found { where [ belongs"}},
 		{Name: "trailing data", In: `{"values": []} []`, WantErr: []string{"azure: data after the JSON document"}},
 		{Name: "empty input", In: ``, WantErr: []string{"azure: EOF"}},
 	})

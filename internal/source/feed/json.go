@@ -21,10 +21,73 @@ func DecodeJSON(name string, r io.Reader, v any) (entryErr, err error) {
 		if !errors.As(err, &te) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		entryErr = &ParseError{Feed: name, Entry: te.Field, Err: fmt.Errorf("JSON %s where %v belongs", te.Value, te.Type)}
+		entryErr = TypeError(name, "", te)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%s: data after the JSON document", name)
 	}
 	return entryErr, nil
+}
+
+// DecodeObject reads a JSON document that is one object, calling fn with
+// each member's key. fn must read the member's value from dec, e.g. with
+// dec.Decode. Use it to read a large document a piece at a time, or to keep
+// the order of its members.
+func DecodeObject(dec *json.Decoder, fn func(key string) error) error {
+	if err := ExpectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if err := fn(key.(string)); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // '}'
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON document")
+	}
+	return nil
+}
+
+// ExpectDelim reads the next token from dec and fails unless it is the
+// delimiter want.
+func ExpectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != want {
+		return fmt.Errorf("found %v where %v belongs", tokenString(tok), want)
+	}
+	return nil
+}
+
+func tokenString(tok json.Token) string {
+	switch tok := tok.(type) {
+	case json.Delim:
+		return tok.String()
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T %v", tok, tok) // bool, float64 or json.Number
+}
+
+// TypeError returns the ParseError of a JSON value of the wrong type found
+// at path in the document; te.Field, the path below it, is appended.
+func TypeError(name, path string, te *json.UnmarshalTypeError) *ParseError {
+	switch {
+	case path == "":
+		path = te.Field
+	case te.Field != "":
+		path += "." + te.Field
+	}
+	return &ParseError{Feed: name, Entry: path, Err: fmt.Errorf("JSON %s where %v belongs", te.Value, te.Type)}
 }
