@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"unicode"
 )
 
 // A Source is a document that supports a claim of the catalog.
@@ -119,6 +118,9 @@ type Group struct {
 // CatalogData is the plain content of a catalog, as files hold it. Several
 // CatalogData values are merged into one [Catalog] by [NewCatalog].
 type CatalogData struct {
+	// File names the file the data came from, for error messages.
+	File string `yaml:"-" json:"file,omitempty"`
+
 	Sources   []Source   `yaml:"sources,omitempty" json:"sources,omitempty"`
 	Companies []Company  `yaml:"companies,omitempty" json:"companies,omitempty"`
 	Providers []Provider `yaml:"providers,omitempty" json:"providers,omitempty"`
@@ -151,7 +153,7 @@ type Catalog struct {
 	byASN     map[uint32][]ProviderASN
 	traps     map[uint32]*Trap
 	names     []nameRule
-	nameWords map[string][]int        // a word of each pattern → indexes into names
+	nameKeys  map[[4]byte][]int       // the first four bytes of each pattern → indexes into names
 	suffixes  map[string][]suffixRule // last label → rules
 
 	companyIDs, providerIDs, groupIDs []string
@@ -187,28 +189,39 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		traps:     map[uint32]*Trap{},
 		suffixes:  map[string][]suffixRule{},
 	}
+	origin := map[string]string{} // "kind id" → file
+	from := func(kind, id, file string) {
+		if file != "" {
+			origin[kind+" "+id] = file
+		}
+	}
 	for _, d := range data {
 		for i := range d.Sources {
+			from("source", d.Sources[i].ID, d.File)
 			s := d.Sources[i]
 			c.sources[s.ID] = &s
 		}
 		for i := range d.Companies {
 			co := d.Companies[i]
+			from("company", co.ID, d.File)
 			co.Headquarters = strings.ToUpper(co.Headquarters)
 			co.Incorporated = strings.ToUpper(co.Incorporated)
 			c.companies[co.ID] = &co
 		}
 		for i := range d.Providers {
 			p := d.Providers[i]
+			from("provider", p.ID, d.File)
 			p.Regions = slices.Clone(p.Regions)
 			c.providers[p.ID] = &p
 		}
 		for i := range d.Traps {
 			t := d.Traps[i]
+			from("trap", fmt.Sprintf("AS%d", t.ASN), d.File)
 			c.traps[t.ASN] = &t
 		}
 		for i := range d.Groups {
 			g := d.Groups[i]
+			from("group", g.ID, d.File)
 			c.groups[g.ID] = &g
 		}
 	}
@@ -217,7 +230,7 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		for _, r := range d.Regions {
 			p, ok := c.providers[r.Provider]
 			if !ok {
-				errs = append(errs, fmt.Errorf("region %s: unknown provider %q", r.ID, r.Provider))
+				errs = append(errs, fmt.Errorf("%sregion %s: unknown provider %q", filePrefix(d.File), r.ID, r.Provider))
 				continue
 			}
 			if i := slices.IndexFunc(p.Regions, func(x Region) bool { return x.ID == r.ID }); i >= 0 {
@@ -228,6 +241,12 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		}
 	}
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	where := func(kind, id string) string {
+		if f := origin[kind+" "+id]; f != "" {
+			return f + ": " + kind + " " + id
+		}
+		return kind + " " + id
+	}
 	checkSource := func(what, id string) {
 		if id == "" {
 			bad("%s: no source", what)
@@ -237,17 +256,17 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 	}
 	for id, s := range c.sources {
 		if id == "" {
-			bad("source with empty id")
+			bad("%s: source with empty id", origin["source "])
 		}
 		if !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "http://") {
-			bad("source %s: url %q is not an http(s) URL", id, s.URL)
+			bad("%s: url %q is not an http(s) URL", where("source", id), s.URL)
 		}
 		if !validDate(s.Date) {
-			bad("source %s: date %q is not YYYY-MM-DD", id, s.Date)
+			bad("%s: date %q is not YYYY-MM-DD", where("source", id), s.Date)
 		}
 	}
 	for id, co := range c.companies {
-		what := "company " + id
+		what := where("company", id)
 		if id == "" || co.Name == "" {
 			bad("%s: id and name are required", what)
 		}
@@ -273,7 +292,7 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		seen := map[string]bool{}
 		for cur := id; cur != ""; {
 			if seen[cur] {
-				bad("company %s: parent chain loops at %s", id, cur)
+				bad("%s: parent chain loops at %s", where("company", id), cur)
 				break
 			}
 			seen[cur] = true
@@ -292,7 +311,7 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		return co
 	}
 	for id, p := range c.providers {
-		what := "provider " + id
+		what := where("provider", id)
 		if p.Name == "" || len(p.Kinds) == 0 {
 			bad("%s: name and kinds are required", what)
 		}
@@ -348,10 +367,12 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 				o = company(w+" operator", nc.Operator)
 			}
 			for _, pat := range nc.Patterns {
-				if len(pat) < 5 {
+				if len(strings.TrimSpace(strings.ToLower(pat))) < 5 {
 					bad("%s: pattern %q is too short to be safe", w, pat)
 				}
-				c.names = append(c.names, nameRule{pattern: strings.ToLower(pat), provider: p, operator: o, source: nc.Source})
+				if lp := strings.ToLower(pat); len(lp) >= 4 {
+					c.names = append(c.names, nameRule{pattern: lp, provider: p, operator: o, source: nc.Source})
+				}
 			}
 		}
 		for _, r := range p.Regions {
@@ -363,13 +384,13 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		}
 	}
 	for asn, t := range c.traps {
-		checkSource(fmt.Sprintf("trap AS%d", asn), t.Source)
+		checkSource(where("trap", fmt.Sprintf("AS%d", asn)), t.Source)
 	}
 	for id, g := range c.groups {
-		checkSource("group "+id, g.Source)
+		checkSource(where("group", id), g.Source)
 		for _, cc := range g.Countries {
 			if !validCountry(cc) {
-				bad("group %s: country %q is not a two-letter code", id, cc)
+				bad("%s: country %q is not a two-letter code", where("group", id), cc)
 			}
 		}
 	}
@@ -390,10 +411,10 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		}
 		return c.names[i].provider.ID < c.names[j].provider.ID
 	})
-	c.nameWords = map[string][]int{}
+	c.nameKeys = map[[4]byte][]int{}
 	for i, r := range c.names {
-		w := longestWord(r.pattern)
-		c.nameWords[w] = append(c.nameWords[w], i)
+		k := key4(r.pattern)
+		c.nameKeys[k] = append(c.nameKeys[k], i)
 	}
 	for k := range c.suffixes {
 		rs := c.suffixes[k]
@@ -513,16 +534,20 @@ func (c *Catalog) MatchName(asn uint32, asName string) []NameMatch {
 		return nil
 	}
 	lower := strings.ToLower(asName)
-	// Candidate rules are those whose longest word is a word of the name;
-	// only they are checked for the whole pattern.
+	// A pattern can only occur where its first four bytes do: look those up
+	// at every position, then check candidates whole. This keeps substring
+	// semantics at the cost of one map lookup per byte of the name.
 	var cand []int
-	for _, w := range words(lower) {
-		cand = append(cand, c.nameWords[w]...)
+	for i := 0; i+4 <= len(lower); i++ {
+		if rs, ok := c.nameKeys[key4(lower[i:])]; ok {
+			cand = append(cand, rs...)
+		}
 	}
 	if len(cand) == 0 {
 		return nil
 	}
 	sort.Ints(cand) // rules are sorted longest pattern first
+	cand = slices.Compact(cand)
 	var ms []NameMatch
 	for _, i := range cand {
 		r := c.names[i]
@@ -543,21 +568,15 @@ func (c *Catalog) MatchName(asn uint32, asName string) []NameMatch {
 	return ms
 }
 
-// words splits a lower-case name into runs of letters and digits.
-func words(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+func filePrefix(f string) string {
+	if f == "" {
+		return ""
+	}
+	return f + ": "
 }
 
-// longestWord returns the longest word of a pattern, the first of equals.
-func longestWord(p string) string {
-	best := ""
-	for _, w := range words(p) {
-		if len(w) > len(best) {
-			best = w
-		}
-	}
-	return best
-}
+// key4 returns the first four bytes of s, which must have at least four.
+func key4(s string) [4]byte { return [4]byte{s[0], s[1], s[2], s[3]} }
 
 // A SuffixMatch is a provider revealed by a hostname suffix.
 type SuffixMatch struct {

@@ -31,12 +31,12 @@ import (
 
 // Parse decodes one YAML catalog file. Name is used in error messages.
 func Parse(name string, r io.Reader) (attribution.CatalogData, error) {
-	var d attribution.CatalogData
+	d := attribution.CatalogData{File: name}
 	dec := yaml.NewDecoder(r)
 	dec.KnownFields(true)
 	if err := dec.Decode(&d); err != nil {
 		if errors.Is(err, io.EOF) {
-			return d, nil
+			return attribution.CatalogData{File: name}, nil
 		}
 		return d, fmt.Errorf("catalog %s: %w", name, err)
 	}
@@ -93,6 +93,7 @@ func Compile(dir string) ([]byte, error) {
 			return nil, err
 		}
 		d, err := Parse(filepath.Base(n), bytes.NewReader(b))
+		d.File = filepath.Base(n)
 		if err != nil {
 			return nil, err
 		}

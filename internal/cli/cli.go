@@ -116,7 +116,15 @@ func finish(e *env, c *command, err error) int {
 	if errors.As(err, &xe) {
 		return xe.code
 	}
-	e.errorf("%s: %v", c.name, err)
+	// Multi-line errors (a catalog with several problems) get the prefix on
+	// every line.
+	for i, line := range strings.Split(err.Error(), "\n") {
+		if i == 0 {
+			e.errorf("%s: %s", c.name, line)
+		} else {
+			e.errorf("  %s", line)
+		}
+	}
 	return exitFailure
 }
 

@@ -138,6 +138,7 @@ func (p *ipPrinter) stream(e *env, r io.Reader) error {
 			for errors.Is(err, bufio.ErrBufferFull) {
 				_, err = br.ReadSlice('\n')
 			}
+			p.n++
 			p.fail(fmt.Sprintf("line %d", lineNo), "line too long to be an address", lineNo)
 			if err != nil && err != io.EOF {
 				return fmt.Errorf("read: %w", err)

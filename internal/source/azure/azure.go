@@ -1,5 +1,5 @@
 // Package azure parses Azure's Service Tags file (ServiceTags_Public_*.json,
-// published weekly through https://www.microsoft.com/download/details.aspx?id=56519,
+// published weekly through https://www.microsoft.com/en-us/download/details.aspx?id=56519,
 // and the same format for the sovereign clouds).
 //
 // A service tag names the addresses of a service, optionally in one region:
@@ -71,9 +71,8 @@ func (p *parser) values(dec *json.Decoder) error {
 	if err := feed.ExpectDelim(dec, '['); err != nil {
 		return fmt.Errorf("values: %w", err)
 	}
-	var t tag
 	for i := 0; dec.More(); i++ {
-		t = tag{}
+		var t tag
 		if err := dec.Decode(&t); err != nil {
 			var te *json.UnmarshalTypeError
 			if !errors.As(err, &te) {
