@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -14,6 +15,20 @@ type Route struct {
 	ASName       string       // AS organisation name
 	Registration string       // RIR registration country, "" if unknown
 	Location     string       // geolocation country, "" if unknown
+	Feeds        []FeedHit    // provider feeds that list the address, most specific first
+}
+
+// A FeedHit is a provider feed's range that holds an address.
+type FeedHit struct {
+	Feed     string       // feed name, e.g. "aws"
+	Label    string       // feed name and data date, for evidence
+	Provider string       // catalog provider ID
+	Prefix   netip.Prefix // the feed's prefix
+	Region   string       // the provider's region ID
+	Service  string
+	Country  string // stated by the feed (geofeeds)
+	Area     string
+	City     string
 }
 
 // RouteTable gives the routing facts of an address.
@@ -41,6 +56,7 @@ type Engine struct {
 	catalog *Catalog
 	labels  SourceLabels
 	cache   []atomic.Pointer[verdict]
+	sparse  sync.Map // int → *verdict, for keys past len(cache)
 }
 
 // verdict is the cached, immutable part of a record that depends only on the
@@ -95,14 +111,29 @@ func (e *Engine) Attribute(addr netip.Addr) Record {
 }
 
 func (e *Engine) verdict(rt Route, key int) *verdict {
+	if key >= len(e.cache) {
+		// Keys past the dense range identify routing facts together with
+		// provider feed hits; they are fewer and cached sparsely.
+		if v, ok := e.sparse.Load(key); ok {
+			return v.(*verdict)
+		}
+		v := e.newVerdict(rt)
+		e.sparse.Store(key, v)
+		return v
+	}
 	v := e.cache[key].Load()
 	if v == nil {
-		v = e.decide(rt)
-		r := Record{ASN: rt.ASN, ASName: rt.ASName}
-		v.fill(&r)
-		v.tail = r.appendTail(nil)
+		v = e.newVerdict(rt)
 		e.cache[key].Store(v)
 	}
+	return v
+}
+
+func (e *Engine) newVerdict(rt Route) *verdict {
+	v := e.decide(rt)
+	r := Record{ASN: rt.ASN, ASName: rt.ASName}
+	v.fill(&r)
+	v.tail = r.appendTail(nil)
 	return v
 }
 
@@ -143,23 +174,70 @@ func (e *Engine) decide(rt Route) *verdict {
 		v.location = &Location{Country: rt.Location, Source: e.labels.Location}
 	}
 	c := e.catalog
-	if c == nil || rt.ASN == 0 {
+	if c == nil {
 		return v
 	}
-	if claims := c.ByASN(rt.ASN); len(claims) > 0 {
-		for _, pa := range claims {
-			v.evidence = append(v.evidence, Evidence{
-				Method:   MethodASN,
-				Detail:   fmt.Sprintf("origin AS%d listed for %s", rt.ASN, pa.Provider.ID),
-				Source:   e.labels.ASN,
-				Provider: pa.Provider.ID,
-			})
+	// Provider-published ranges come first: they name the provider, and
+	// their region gives the location.
+	var feedProvider *Provider
+	var feedHit FeedHit
+	for _, h := range rt.Feeds {
+		detail := fmt.Sprintf("listed in the %s feed as %s", h.Feed, h.Prefix)
+		var extra []string
+		if h.Region != "" {
+			extra = append(extra, "region "+h.Region)
 		}
+		if h.Service != "" {
+			extra = append(extra, "service "+h.Service)
+		}
+		if h.Country != "" {
+			extra = append(extra, "country "+h.Country)
+		}
+		if len(extra) > 0 {
+			detail += " (" + strings.Join(extra, ", ") + ")"
+		}
+		v.evidence = append(v.evidence, Evidence{Method: MethodFeed, Detail: detail, Source: h.Label, Provider: h.Provider})
+		if p, ok := c.Provider(h.Provider); ok && feedProvider == nil {
+			feedProvider, feedHit = p, h
+		}
+	}
+	var claims []ProviderASN
+	if rt.ASN != 0 {
+		claims = c.ByASN(rt.ASN)
+	}
+	for _, pa := range claims {
+		v.evidence = append(v.evidence, Evidence{
+			Method:   MethodASN,
+			Detail:   fmt.Sprintf("origin AS%d listed for %s", rt.ASN, pa.Provider.ID),
+			Source:   e.labels.ASN,
+			Provider: pa.Provider.ID,
+		})
+	}
+	if feedProvider != nil {
+		op, _ := c.Company(feedProvider.Operator)
+		for _, pa := range claims {
+			if pa.Provider == feedProvider {
+				op = pa.Operator
+				break
+			}
+		}
+		if op != nil {
+			e.settle(v, feedProvider, op, ConfidenceHigh)
+		}
+		if loc := feedLocation(feedProvider, feedHit); loc != nil {
+			v.location = loc
+		}
+		return v
+	}
+	if len(claims) > 0 {
 		first := claims[0]
 		e.settle(v, first.Provider, first.Operator, ConfidenceHigh)
 		if len(claims) > 1 {
 			v.confidence = ConfidenceMedium
 		}
+		return v
+	}
+	if rt.ASN == 0 {
 		return v
 	}
 	if t, trap := c.Trap(rt.ASN); trap {
@@ -182,6 +260,20 @@ func (e *Engine) decide(rt Route) *verdict {
 		e.settle(v, ms[0].Provider, ms[0].Operator, ConfidenceLow)
 	}
 	return v
+}
+
+// feedLocation is the location a feed gives: the provider's region from the
+// catalog, or the country and city a geofeed states.
+func feedLocation(p *Provider, h FeedHit) *Location {
+	if h.Region != "" {
+		if r, ok := p.Region(h.Region); ok {
+			return &Location{Country: r.Country, Region: r.ID, City: r.City, Source: "provider-feed"}
+		}
+	}
+	if h.Country != "" {
+		return &Location{Country: h.Country, Region: h.Region, City: h.City, Source: "provider-feed"}
+	}
+	return nil
 }
 
 // settle fills provider, operator, parent and control.

@@ -12,4 +12,8 @@ type FeedRange struct {
 	Area    string       // subdivision, when the feed states one, e.g. "US-VA"
 	City    string       // city, when the feed states one
 	Service string       // the feed's service or tag name, e.g. "EC2", "AzureCloud"
+	// Provider is the catalog provider ID of the range when it differs from
+	// the feed owner's (AWS lists its China regions, run by other companies,
+	// in the same file). Parsers leave it empty.
+	Provider string
 }

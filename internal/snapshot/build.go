@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/ipindex"
 	"github.com/sovmap/sovmap/internal/source/ipdb"
 )
@@ -68,6 +69,9 @@ type Builder struct {
 	asnIndex map[asnVal]uint32
 	ccVals   []string
 	ccIndex  map[string]uint32
+
+	feedSources []FeedSource
+	feedRanges  [][]attribution.FeedRange // per source
 }
 
 type rng struct {
@@ -457,20 +461,14 @@ func (b *Builder) Build() (*Table, []Problem, error) {
 			}
 			pos = segEnd.Add(1)
 		}
-		if fam == 0 {
-			s4 := make([]uint32, len(starts))
-			for i, s := range starts {
-				s4[i] = uint32(s.Lo)
-			}
-			d.v4starts, d.v4vals = s4, vals
-		} else {
-			d.v6starts, d.v6vals = starts, vals
-		}
+		d.fams[fam] = segs{starts: starts, vals: vals}
 	}
+	b.buildFeeds(&d)
 	d.names = string(names)
 	meta := b.meta
 	meta.Format = FormatVersion
-	meta.Counts = Counts{IPv4Segments: len(d.v4starts), IPv6Segments: len(d.v6starts), Tuples: len(d.tuples), Names: d.nameCount()}
+	meta.Counts = Counts{IPv4Segments: len(d.fams[0].starts), IPv6Segments: len(d.fams[1].starts), Tuples: len(d.tuples), Names: d.nameCount(), FeedEntries: len(d.feedEntries)}
+	meta.Feeds = b.feedSources
 	for ds := range 3 {
 		meta.Counts.Ranges[ds] = len(b.ranges[ds][0]) + len(b.ranges[ds][1])
 	}
@@ -509,4 +507,86 @@ func summarize(ps []Problem) []ProblemSummary {
 		out = append(out, *byKind[k])
 	}
 	return out
+}
+
+// AddTable adds the routing data of an existing snapshot for the given
+// datasets (all three when none are given), so that an update can replace
+// some datasets and keep the others, or add provider feeds alone.
+func (b *Builder) AddTable(t *Table, datasets ...Dataset) error {
+	if len(datasets) == 0 {
+		datasets = []Dataset{ASNData, RegistrationData, LocationData}
+	}
+	name := "snapshot " + t.meta.Name
+	for _, src := range t.meta.Sources {
+		for _, ds := range datasets {
+			if src.Dataset == ds.String() {
+				b.meta.Sources = append(b.meta.Sources, src)
+				if src.Date > b.meta.Built {
+					b.meta.Built = src.Date
+				}
+			}
+		}
+	}
+	for fam := range 2 {
+		f := &t.fam[fam]
+		var starts [blockSize]ipindex.U128
+		var vals [blockSize]uint32
+		// Segment i runs until segment i+1 starts; walk blocks in order and
+		// emit each segment when the next start is known.
+		var prevStart ipindex.U128
+		var prevVal uint32
+		have := false
+		emit := func(last ipindex.U128) {
+			if !have || prevVal == 0 {
+				return
+			}
+			tp := t.tuple(prevVal)
+			for _, ds := range datasets {
+				var v uint32
+				switch ds {
+				case ASNData:
+					if tp.asn == 0 {
+						continue
+					}
+					k := asnVal{tp.asn, t.name(tp.name)}
+					id, ok := b.asnIndex[k]
+					if !ok {
+						id = uint32(len(b.asnVals))
+						b.asnVals = append(b.asnVals, k)
+						b.asnIndex[k] = id
+					}
+					v = id
+				case RegistrationData, LocationData:
+					c := tp.reg
+					if ds == LocationData {
+						c = tp.loc
+					}
+					if c == 0 {
+						continue
+					}
+					cc := countries[c]
+					id, ok := b.ccIndex[cc]
+					if !ok {
+						id = uint32(len(b.ccVals))
+						b.ccVals = append(b.ccVals, cc)
+						b.ccIndex[cc] = id
+					}
+					v = id
+				}
+				b.ranges[ds][fam] = append(b.ranges[ds][fam], rng{first: prevStart, last: last, val: v, file: name})
+			}
+		}
+		for bl := range f.nBlocks {
+			n, err := f.decodeBlock(bl, &starts, &vals)
+			if err != nil {
+				return err
+			}
+			for i := range n {
+				emit(starts[i].Sub1())
+				prevStart, prevVal, have = starts[i], vals[i], true
+			}
+		}
+		emit(f.maxAddr())
+	}
+	return nil
 }

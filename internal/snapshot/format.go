@@ -41,6 +41,7 @@ type Meta struct {
 	Sources  []SourceInfo     `json:"sources"`
 	Counts   Counts           `json:"counts"`
 	Problems []ProblemSummary `json:"problems,omitempty"`
+	Feeds    []FeedSource     `json:"feeds,omitempty"` // provider feeds in the feed layer
 }
 
 // SourceInfo is one upstream source of a snapshot.
@@ -70,6 +71,7 @@ type Counts struct {
 	IPv6Segments int    `json:"ipv6Segments"`
 	Tuples       int    `json:"tuples"`
 	Names        int    `json:"names"`
+	FeedEntries  int    `json:"feedEntries,omitempty"`
 }
 
 // ProblemSummary counts the input defects of one kind.
@@ -81,14 +83,43 @@ type ProblemSummary struct {
 
 // data is what a builder produces, before encoding.
 type data struct {
-	meta     Meta
-	names    string   // all AS names, concatenated
-	nameOff  []uint32 // name i is names[nameOff[i]:nameOff[i+1]]
-	tuples   []tuple
-	v4starts []uint32
-	v4vals   []uint32
-	v6starts []ipindex.U128
-	v6vals   []uint32
+	meta    Meta
+	names   string   // all AS names, concatenated
+	nameOff []uint32 // name i is names[nameOff[i]:nameOff[i+1]]
+	tuples  []tuple
+	fams    [2]segs // routing segments: IPv4, IPv6
+
+	// The feed layer; empty when the snapshot holds no provider feeds.
+	feedStrings strList
+	feedEntries []feedEntry
+	feedSets    [][]uint32 // set 0 is empty
+	feedFams    [2]segs
+}
+
+// segs is a segment list of one family (IPv4 starts are in Lo).
+type segs struct {
+	starts []ipindex.U128
+	vals   []uint32
+}
+
+// strList is a list of strings stored as one blob and offsets.
+type strList struct {
+	blob string
+	off  []uint32 // len = count+1
+}
+
+func (l *strList) add(s string, idx map[string]uint32) uint32 {
+	if i, ok := idx[s]; ok {
+		return i
+	}
+	if len(l.off) == 0 {
+		l.off = []uint32{0}
+	}
+	i := uint32(len(l.off) - 1)
+	l.blob += s
+	l.off = append(l.off, uint32(len(l.blob)))
+	idx[s] = i
+	return i
 }
 
 func (d *data) nameCount() int { return len(d.nameOff) - 1 }
@@ -137,59 +168,105 @@ func (d *data) encode() ([]byte, error) {
 
 	// Segments, per family: count, block count, directory, data.
 	for fam := range 2 {
-		var n int
-		if fam == 0 {
-			n = len(d.v4starts)
-		} else {
-			n = len(d.v6starts)
+		encodeSegs(&buf, fam == 1, d.fams[fam])
+	}
+
+	// Feed layer: strings, entries, sets, then segments per family.
+	if len(d.feedStrings.off) == 0 {
+		d.feedStrings.off = []uint32{0}
+	}
+	u32(uint32(len(d.feedStrings.off) - 1))
+	for _, o := range d.feedStrings.off {
+		u32(o)
+	}
+	buf.WriteString(d.feedStrings.blob)
+	u32(uint32(len(d.feedEntries)))
+	for _, e := range d.feedEntries {
+		u16(e.source)
+		u32(e.provider)
+		u32(e.region)
+		u32(e.service)
+		u16(e.country)
+		u32(e.area)
+		u32(e.city)
+		buf.WriteByte(e.bits)
+		buf.WriteByte(e.v6)
+		u64(e.addr.Hi)
+		u64(e.addr.Lo)
+	}
+	sets := d.feedSets
+	if len(sets) == 0 {
+		sets = [][]uint32{nil}
+	}
+	u32(uint32(len(sets)))
+	total := 0
+	for _, st := range sets {
+		u32(uint32(total))
+		total += len(st)
+	}
+	u32(uint32(total))
+	for _, st := range sets {
+		for _, e := range st {
+			u32(e)
 		}
-		nb := (n + blockSize - 1) / blockSize
-		u32(uint32(n))
-		u32(uint32(nb))
-		var blob bytes.Buffer
-		uv := func(v uint64) { blob.Write(tmp[:binary.PutUvarint(tmp[:], v)]) }
-		var dir bytes.Buffer
-		for b := range nb {
-			first := b * blockSize
-			if fam == 0 {
-				binary.LittleEndian.PutUint32(tmp[:4], d.v4starts[first])
-				dir.Write(tmp[:4])
-			} else {
-				binary.LittleEndian.PutUint64(tmp[:8], d.v6starts[first].Hi)
-				dir.Write(tmp[:8])
-				binary.LittleEndian.PutUint64(tmp[:8], d.v6starts[first].Lo)
-				dir.Write(tmp[:8])
-			}
-			binary.LittleEndian.PutUint32(tmp[:4], uint32(blob.Len()))
-			dir.Write(tmp[:4])
-			for i := first; i < min(first+blockSize, n); i++ {
-				if fam == 0 {
-					if i > first {
-						uv(uint64(d.v4starts[i] - d.v4starts[i-1]))
-					}
-					uv(uint64(d.v4vals[i]))
-					continue
-				}
-				if i > first {
-					s, p := d.v6starts[i], d.v6starts[i-1]
-					if s.Hi == p.Hi {
-						uv(0)
-						uv(s.Lo - p.Lo)
-					} else {
-						uv(s.Hi - p.Hi)
-						uv(s.Lo)
-					}
-				}
-				uv(uint64(d.v6vals[i]))
-			}
+	}
+	for fam := range 2 {
+		fs := d.feedFams[fam]
+		if len(fs.starts) == 0 {
+			fs = segs{starts: []ipindex.U128{{}}, vals: []uint32{0}}
 		}
-		buf.Write(dir.Bytes())
-		u64(uint64(blob.Len()))
-		buf.Write(blob.Bytes())
+		encodeSegs(&buf, fam == 1, fs)
 	}
 	binary.LittleEndian.PutUint32(tmp[:4], crc32.Checksum(buf.Bytes(), castagnoli))
 	buf.Write(tmp[:4])
 	return buf.Bytes(), nil
+}
+
+// encodeSegs writes a segment list: count, block count, directory, data.
+func encodeSegs(buf *bytes.Buffer, v6 bool, sg segs) {
+	var tmp [binary.MaxVarintLen64]byte
+	n := len(sg.starts)
+	nb := (n + blockSize - 1) / blockSize
+	binary.LittleEndian.PutUint32(tmp[:4], uint32(n))
+	buf.Write(tmp[:4])
+	binary.LittleEndian.PutUint32(tmp[:4], uint32(nb))
+	buf.Write(tmp[:4])
+	var blob, dir bytes.Buffer
+	uv := func(v uint64) { blob.Write(tmp[:binary.PutUvarint(tmp[:], v)]) }
+	for b := range nb {
+		first := b * blockSize
+		if v6 {
+			binary.LittleEndian.PutUint64(tmp[:8], sg.starts[first].Hi)
+			dir.Write(tmp[:8])
+			binary.LittleEndian.PutUint64(tmp[:8], sg.starts[first].Lo)
+			dir.Write(tmp[:8])
+		} else {
+			binary.LittleEndian.PutUint32(tmp[:4], uint32(sg.starts[first].Lo))
+			dir.Write(tmp[:4])
+		}
+		binary.LittleEndian.PutUint32(tmp[:4], uint32(blob.Len()))
+		dir.Write(tmp[:4])
+		for i := first; i < min(first+blockSize, n); i++ {
+			if i > first {
+				s, p := sg.starts[i], sg.starts[i-1]
+				switch {
+				case !v6:
+					uv(s.Lo - p.Lo)
+				case s.Hi == p.Hi:
+					uv(0)
+					uv(s.Lo - p.Lo)
+				default:
+					uv(s.Hi - p.Hi)
+					uv(s.Lo)
+				}
+			}
+			uv(uint64(sg.vals[i]))
+		}
+	}
+	buf.Write(dir.Bytes())
+	binary.LittleEndian.PutUint64(tmp[:8], uint64(blob.Len()))
+	buf.Write(tmp[:8])
+	buf.Write(blob.Bytes())
 }
 
 // Encode writes the snapshot file.
@@ -316,36 +393,48 @@ func decode(b []byte, s string) (*Table, error) {
 		t.asns[i] = le32(t.tuples, i*tupleSize)
 	}
 	for fam := range 2 {
-		f := &t.fam[fam]
-		f.v6 = fam == 1
-		f.nTuples = uint32(nTuples)
-		n := int(r.u32("segment count"))
-		nb := int(r.u32("block count"))
-		entry := 8
-		if f.v6 {
-			entry = 20
-		}
-		if n < 1 || nb != (n+blockSize-1)/blockSize || nb > len(body)/entry {
-			return nil, fmt.Errorf("%w: bad segment counts", ErrCorrupt)
-		}
-		f.n, f.nBlocks = n, nb
-		f.dir = r.take(entry*nb, "segment directory")
-		dataLen := r.u64("segment data length")
-		if dataLen > uint64(len(body)) {
-			return nil, fmt.Errorf("%w: bad segment data length", ErrCorrupt)
-		}
-		f.blob = r.take(int(dataLen), "segment data")
-		if r.err != nil {
-			return nil, r.err
-		}
-		if err := f.checkDir(); err != nil {
+		if err := r.family(&t.fam[fam], fam == 1, uint32(nTuples)); err != nil {
 			return nil, err
 		}
+		t.fam[fam].routing = true
+	}
+	if err := t.decodeFeeds(r); err != nil {
+		return nil, err
 	}
 	if r.off != len(body) {
 		return nil, fmt.Errorf("%w: %d bytes of trailing data", ErrCorrupt, len(body)-r.off)
 	}
 	return t, nil
+}
+
+// family reads one segment list whose values are below limit.
+func (r *reader) family(f *family, v6 bool, limit uint32) error {
+	body := r.s
+	f.v6 = v6
+	f.nTuples = limit
+	n := int(r.u32("segment count"))
+	nb := int(r.u32("block count"))
+	entry := 8
+	if v6 {
+		entry = 20
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if n < 1 || nb != (n+blockSize-1)/blockSize || nb > len(body)/entry {
+		return fmt.Errorf("%w: bad segment counts", ErrCorrupt)
+	}
+	f.n, f.nBlocks = n, nb
+	f.dir = r.take(entry*nb, "segment directory")
+	dataLen := r.u64("segment data length")
+	if dataLen > uint64(len(body)) {
+		return fmt.Errorf("%w: bad segment data length", ErrCorrupt)
+	}
+	f.blob = r.take(int(dataLen), "segment data")
+	if r.err != nil {
+		return r.err
+	}
+	return f.checkDir()
 }
 
 // countries maps a country index to its code: index 1+26*(c0-'A')+(c1-'A'),

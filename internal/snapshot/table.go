@@ -29,6 +29,7 @@ type Table struct {
 	nTuples  int
 	asns     []uint32  // the ASN of each tuple, for the prefix walk
 	fam      [2]family // IPv4, IPv6
+	feeds    feedLayer
 }
 
 var _ attribution.RouteTable = (*Table)(nil)
@@ -40,7 +41,8 @@ const autoExpand = 4096
 // family is the segment table of one address family.
 type family struct {
 	v6      bool
-	n       int // segments
+	routing bool // values are tuples: precompute AS runs on expansion
+	n       int  // segments
 	nBlocks int
 	nTuples uint32
 	dir     string // per block: first start (4 or 16 bytes), data offset (4 bytes)
@@ -59,7 +61,9 @@ type family struct {
 // Meta returns the snapshot's description.
 func (t *Table) Meta() Meta { return t.meta }
 
-// Keys implements [attribution.RouteTable].
+// Keys implements [attribution.RouteTable]: keys below it identify routing
+// facts alone; an address inside provider feeds gets a larger key that also
+// identifies its feed hits.
 func (t *Table) Keys() int { return t.nTuples }
 
 // Segments returns the number of IPv4 and IPv6 segments.
@@ -102,6 +106,30 @@ func (t *Table) Expand() error {
 // segment's (ASN, AS name, registration, location) tuple.
 func (t *Table) Lookup(addr netip.Addr) (attribution.Route, int, bool) {
 	addr = addr.Unmap()
+	key, prefix, ok := t.route(addr)
+	var rt attribution.Route
+	if ok {
+		tp := t.tuple(key)
+		rt = attribution.Route{
+			Prefix:       prefix,
+			ASN:          tp.asn,
+			ASName:       t.name(tp.name),
+			Registration: countries[tp.reg],
+			Location:     countries[tp.loc],
+		}
+	}
+	if set := t.feedSet(addr); set != 0 {
+		rt.Feeds = t.setHits(set)
+		if !ok {
+			rt.Prefix = rt.Feeds[0].Prefix
+		}
+		return rt, int(key) + t.nTuples*int(set), true
+	}
+	return rt, int(key), ok
+}
+
+// route finds the routing segment of addr: its tuple and prefix.
+func (t *Table) route(addr netip.Addr) (uint32, netip.Prefix, bool) {
 	var key uint32
 	var prefix netip.Prefix
 	switch {
@@ -112,7 +140,7 @@ func (t *Table) Lookup(addr netip.Addr) (attribution.Route, int, bool) {
 			i := f.v4.Find(a)
 			_, key = f.v4.Segment(i)
 			if key == 0 {
-				return attribution.Route{}, 0, false
+				return 0, prefix, false
 			}
 			first, _ := f.v4.Segment(int(f.runLo[i]))
 			last := uint32(1<<32 - 1)
@@ -125,7 +153,7 @@ func (t *Table) Lookup(addr netip.Addr) (attribution.Route, int, bool) {
 			var ok bool
 			key, prefix, ok = t.lazyLookup(f, ipindex.U128{Lo: uint64(a)}, addr)
 			if !ok {
-				return attribution.Route{}, 0, false
+				return 0, prefix, false
 			}
 		}
 	case addr.Is6():
@@ -135,7 +163,7 @@ func (t *Table) Lookup(addr netip.Addr) (attribution.Route, int, bool) {
 			i := f.v6x.Find(a)
 			_, key = f.v6x.Segment(i)
 			if key == 0 {
-				return attribution.Route{}, 0, false
+				return 0, prefix, false
 			}
 			first, _ := f.v6x.Segment(int(f.runLo[i]))
 			last := ipindex.U128{Hi: ^uint64(0), Lo: ^uint64(0)}
@@ -148,20 +176,13 @@ func (t *Table) Lookup(addr netip.Addr) (attribution.Route, int, bool) {
 			var ok bool
 			key, prefix, ok = t.lazyLookup(f, a, addr)
 			if !ok {
-				return attribution.Route{}, 0, false
+				return 0, prefix, false
 			}
 		}
 	default:
-		return attribution.Route{}, 0, false
+		return 0, prefix, false
 	}
-	tp := t.tuple(key)
-	return attribution.Route{
-		Prefix:       prefix,
-		ASN:          tp.asn,
-		ASName:       t.name(tp.name),
-		Registration: countries[tp.reg],
-		Location:     countries[tp.loc],
-	}, int(key), true
+	return key, prefix, true
 }
 
 // ready reports whether the family is expanded, expanding it once enough
@@ -415,6 +436,9 @@ func (f *family) expand(t *Table) error {
 			allVals = append(allVals, vals[:n]...)
 		}
 		// Runs of segments of one AS, for the prefix of a route.
+		if !f.routing {
+			goto index
+		}
 		f.runLo, f.runHi = make([]uint32, f.n), make([]uint32, f.n)
 		for i := 1; i < f.n; i++ {
 			if t.sameRun(allVals[i-1], allVals[i]) {
@@ -431,6 +455,7 @@ func (f *family) expand(t *Table) error {
 				f.runHi[i] = uint32(i)
 			}
 		}
+	index:
 		if f.v6 {
 			f.v6x, f.err = ipindex.NewV6(s6, allVals)
 		} else {
