@@ -267,11 +267,11 @@ func (e *Engine) decide(rt Route) *verdict {
 func feedLocation(p *Provider, h FeedHit) *Location {
 	if h.Region != "" {
 		if r, ok := p.Region(h.Region); ok {
-			return &Location{Country: r.Country, Region: r.ID, City: r.City, Source: "provider-feed"}
+			return &Location{Country: r.Country, Region: r.ID, City: r.City, Area: r.Area, Source: "provider-feed"}
 		}
 	}
 	if h.Country != "" {
-		return &Location{Country: h.Country, Region: h.Region, City: h.City, Source: "provider-feed"}
+		return &Location{Country: h.Country, Region: h.Region, City: h.City, Area: h.Area, Source: "provider-feed"}
 	}
 	return nil
 }

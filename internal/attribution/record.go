@@ -31,6 +31,7 @@ type Location struct {
 	Country string `json:"country"`
 	Region  string `json:"region,omitempty"`
 	City    string `json:"city,omitempty"`
+	Area    string `json:"area,omitempty"` // state or province
 	Source  string `json:"source"`
 }
 
@@ -127,6 +128,10 @@ func (r *Record) appendTail(b []byte) []byte {
 		if l.City != "" {
 			b = append(b, `,"city":`...)
 			b = AppendJSONString(b, l.City)
+		}
+		if l.Area != "" {
+			b = append(b, `,"area":`...)
+			b = AppendJSONString(b, l.Area)
 		}
 		b = append(b, `,"source":`...)
 		b = AppendJSONString(b, l.Source)

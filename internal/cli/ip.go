@@ -365,6 +365,9 @@ func writeBlock(w *bufio.Writer, r *attribution.Record) {
 		if r.Location.City != "" {
 			loc += ", " + r.Location.City
 		}
+		if r.Location.Area != "" {
+			loc += ", " + r.Location.Area
+		}
 		if r.Location.Region != "" {
 			loc += ", region " + r.Location.Region
 		}
