@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"runtime"
+	"testing"
+
+	"github.com/sovmap/sovmap/internal/attribution"
+	"github.com/sovmap/sovmap/internal/ipindex"
+	"github.com/sovmap/sovmap/internal/snapshot"
+)
+
+// benchAddrs returns n addresses spread over the routed address space of
+// the embedded snapshot: random addresses, kept when the snapshot knows
+// them, so that lookups land all over the table (cache-cold). A fifth are
+// IPv6.
+func benchAddrs(tb testing.TB, t *snapshot.Table, n int) []netip.Addr {
+	rng := rand.New(rand.NewPCG(7, 11))
+	out := make([]netip.Addr, 0, n)
+	for len(out) < n {
+		var a netip.Addr
+		if rng.IntN(5) == 0 {
+			// Global unicast space that is densely routed.
+			hi := uint64(0x2000+rng.IntN(0xc00))<<48 | rng.Uint64()>>16
+			a = ipindex.U128Addr(ipindex.U128{Hi: hi, Lo: rng.Uint64()})
+		} else {
+			a = ipindex.U32Addr(rng.Uint32())
+		}
+		if _, _, ok := t.Lookup(a); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func benchEngine(b *testing.B) (*attribution.Engine, *snapshot.Table) {
+	var df dataFlags
+	eng, t, err := df.engine()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := t.Expand(); err != nil {
+		b.Fatal(err)
+	}
+	return eng, t
+}
+
+// BenchmarkAttribute measures in-process attribution of cache-cold
+// addresses over the full IPv4+IPv6 table: lookup, route, verdict.
+func BenchmarkAttribute(b *testing.B) {
+	eng, t := benchEngine(b)
+	addrs := benchAddrs(b, t, 1<<20)
+	for _, a := range addrs[:1<<16] { // warm the verdict cache, not the CPU cache
+		eng.Attribute(a)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := eng.Attribute(addrs[i&(1<<20-1)])
+		if r.Confidence == "" {
+			b.Fatal("empty record")
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/1e6, "Maddr/s")
+}
+
+// BenchmarkRouteLookup measures the snapshot lookup alone.
+func BenchmarkRouteLookup(b *testing.B) {
+	_, t := benchEngine(b)
+	addrs := benchAddrs(b, t, 1<<20)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		t.Lookup(addrs[i&(1<<20-1)])
+		i++
+	}
+}
+
+// BenchmarkAppendJSON measures the JSON fast path of "ip --json".
+func BenchmarkAppendJSON(b *testing.B) {
+	eng, t := benchEngine(b)
+	addrs := benchAddrs(b, t, 1<<20)
+	buf := make([]byte, 0, 4096)
+	for _, a := range addrs {
+		eng.AppendJSON(buf[:0], a)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		buf = eng.AppendJSON(buf[:0], addrs[i&(1<<20-1)])
+		i++
+	}
+}
+
+// BenchmarkIPJSONStream measures "sovmap ip --json" end to end on a million
+// addresses from standard input: read, parse, attribute, encode, write. The
+// engine and snapshot are loaded once outside the timer, as in a long run.
+func BenchmarkIPJSONStream(b *testing.B) {
+	_, t := benchEngine(b)
+	addrs := benchAddrs(b, t, 1_000_000)
+	var in bytes.Buffer
+	for _, a := range addrs {
+		in.WriteString(a.String())
+		in.WriteByte('\n')
+	}
+	ctx := context.Background()
+	b.SetBytes(int64(in.Len()))
+	b.ResetTimer()
+	for b.Loop() {
+		if code := Run(ctx, []string{"ip", "--json"}, bytes.NewReader(in.Bytes()), io.Discard, io.Discard); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+	b.ReportMetric(float64(len(addrs))*float64(b.N)/b.Elapsed().Seconds()/1e6, "Maddr/s")
+}
+
+// BenchmarkLoadEngine measures what a fresh "sovmap ip X" process does
+// before its first lookup: open the snapshot (checksum, directory) and load
+// the catalog. The snapshot part is measured on a fresh decode of the
+// embedded bytes.
+func BenchmarkLoadEngine(b *testing.B) {
+	t, err := snapshot.Embedded()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var raw bytes.Buffer
+	if err := t.Encode(&raw); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		t2, err := snapshot.Decode(raw.Bytes())
+		if err != nil {
+			b.Fatal(err)
+		}
+		var df dataFlags
+		if _, _, err := df.engine(); err != nil {
+			b.Fatal(err)
+		}
+		t2.Lookup(netip.MustParseAddr("47.88.1.1"))
+	}
+}
+
+// BenchmarkExpandedMemory reports the heap the fully expanded table and a
+// warm verdict cache take.
+func BenchmarkExpandedMemory(b *testing.B) {
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		raw, _ := snapshot.Embedded()
+		var buf bytes.Buffer
+		raw.Encode(&buf)
+		t, err := snapshot.Decode(buf.Bytes())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := t.Expand(); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-heap")
+		runtime.KeepAlive(t)
+	}
+}
