@@ -53,9 +53,19 @@ type family struct {
 	expanded atomic.Bool
 	v4       *ipindex.V4
 	v6x      *ipindex.V6
-	runLo    []uint32 // first segment of the AS run holding each segment
-	runHi    []uint32 // last segment of that run
-	err      error    // from expansion
+	// seg4 and seg6 pack, per segment, its value and the first and last
+	// address of the AS run that holds it: after the search, one read gives
+	// all a route needs.
+	seg4 []seg4
+	seg6 []seg6
+	err  error // from expansion
+}
+
+type seg4 struct{ val, first, last uint32 }
+
+type seg6 struct {
+	val         uint32
+	first, last ipindex.U128
 }
 
 // Meta returns the snapshot's description.
@@ -137,18 +147,12 @@ func (t *Table) route(addr netip.Addr) (uint32, netip.Prefix, bool) {
 		f := &t.fam[0]
 		a := ipindex.AddrU32(addr)
 		if f.ready(t) {
-			i := f.v4.Find(a)
-			_, key = f.v4.Segment(i)
-			if key == 0 {
+			sg := &f.seg4[f.v4.Find(a)]
+			if sg.val == 0 {
 				return 0, prefix, false
 			}
-			first, _ := f.v4.Segment(int(f.runLo[i]))
-			last := uint32(1<<32 - 1)
-			if h := int(f.runHi[i]) + 1; h < f.n {
-				s, _ := f.v4.Segment(h)
-				last = s - 1
-			}
-			prefix = ipindex.LargestPrefix4(a, first, last)
+			key = sg.val
+			prefix = ipindex.LargestPrefix4(a, sg.first, sg.last)
 		} else {
 			var ok bool
 			key, prefix, ok = t.lazyLookup(f, ipindex.U128{Lo: uint64(a)}, addr)
@@ -160,18 +164,12 @@ func (t *Table) route(addr netip.Addr) (uint32, netip.Prefix, bool) {
 		f := &t.fam[1]
 		a := ipindex.AddrU128(addr)
 		if f.ready(t) {
-			i := f.v6x.Find(a)
-			_, key = f.v6x.Segment(i)
-			if key == 0 {
+			sg := &f.seg6[f.v6x.Find(a)]
+			if sg.val == 0 {
 				return 0, prefix, false
 			}
-			first, _ := f.v6x.Segment(int(f.runLo[i]))
-			last := ipindex.U128{Hi: ^uint64(0), Lo: ^uint64(0)}
-			if h := int(f.runHi[i]) + 1; h < f.n {
-				s, _ := f.v6x.Segment(h)
-				last = s.Sub1()
-			}
-			prefix = ipindex.LargestPrefix6(a, first, last)
+			key = sg.val
+			prefix = ipindex.LargestPrefix6(a, sg.first, sg.last)
 		} else {
 			var ok bool
 			key, prefix, ok = t.lazyLookup(f, a, addr)
@@ -439,20 +437,41 @@ func (f *family) expand(t *Table) error {
 		if !f.routing {
 			goto index
 		}
-		f.runLo, f.runHi = make([]uint32, f.n), make([]uint32, f.n)
-		for i := 1; i < f.n; i++ {
-			if t.sameRun(allVals[i-1], allVals[i]) {
-				f.runLo[i] = f.runLo[i-1]
-			} else {
-				f.runLo[i] = uint32(i)
+		{
+			runLo, runHi := make([]int32, f.n), make([]int32, f.n)
+			for i := 1; i < f.n; i++ {
+				if t.sameRun(allVals[i-1], allVals[i]) {
+					runLo[i] = runLo[i-1]
+				} else {
+					runLo[i] = int32(i)
+				}
 			}
-		}
-		f.runHi[f.n-1] = uint32(f.n - 1)
-		for i := f.n - 2; i >= 0; i-- {
-			if t.sameRun(allVals[i], allVals[i+1]) {
-				f.runHi[i] = f.runHi[i+1]
+			runHi[f.n-1] = int32(f.n - 1)
+			for i := f.n - 2; i >= 0; i-- {
+				if t.sameRun(allVals[i], allVals[i+1]) {
+					runHi[i] = runHi[i+1]
+				} else {
+					runHi[i] = int32(i)
+				}
+			}
+			if f.v6 {
+				f.seg6 = make([]seg6, f.n)
+				for i := range f.n {
+					last := f.maxAddr()
+					if h := int(runHi[i]) + 1; h < f.n {
+						last = s6[h].Sub1()
+					}
+					f.seg6[i] = seg6{val: allVals[i], first: s6[runLo[i]], last: last}
+				}
 			} else {
-				f.runHi[i] = uint32(i)
+				f.seg4 = make([]seg4, f.n)
+				for i := range f.n {
+					last := uint32(1<<32 - 1)
+					if h := int(runHi[i]) + 1; h < f.n {
+						last = s4[h] - 1
+					}
+					f.seg4[i] = seg4{val: allVals[i], first: s4[runLo[i]], last: last}
+				}
 			}
 		}
 	index:
