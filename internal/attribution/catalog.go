@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // A Source is a document that supports a claim of the catalog.
@@ -256,7 +257,7 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 	}
 	for id, s := range c.sources {
 		if id == "" {
-			bad("%s: source with empty id", origin["source "])
+			bad("%ssource with empty id", filePrefix(origin["source "]))
 		}
 		if !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "http://") {
 			bad("%s: url %q is not an http(s) URL", where("source", id), s.URL)
@@ -455,15 +456,8 @@ func validCountry(cc string) bool {
 }
 
 func validDate(d string) bool {
-	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
-		return false
-	}
-	for i, r := range d {
-		if i != 4 && i != 7 && (r < '0' || r > '9') {
-			return false
-		}
-	}
-	return true
+	_, err := time.Parse(time.DateOnly, d)
+	return err == nil
 }
 
 // Company returns the company with the given ID.

@@ -35,10 +35,12 @@ type FeedHit struct {
 type RouteTable interface {
 	// Lookup returns the route of addr. Key identifies the route's facts
 	// other than Prefix: two lookups with the same key return the same ASN,
-	// AS name and countries, so results may be cached by key. Key is in
-	// [0, Keys()); ok is false when the table knows nothing of addr.
+	// AS name, countries and feed hits, so results may be cached by key.
+	// Keys in [0, Keys()) are dense and cached in an array; larger keys
+	// (routes with feed hits) are cached sparsely. Ok is false when the
+	// table knows nothing of addr.
 	Lookup(addr netip.Addr) (r Route, key int, ok bool)
-	// Keys returns the number of distinct keys.
+	// Keys returns the size of the dense key range.
 	Keys() int
 }
 
@@ -152,9 +154,11 @@ func (e *Engine) AppendJSON(b []byte, addr netip.Addr) []byte {
 	if !ok {
 		return append(b, `,"confidence":"none"}`...)
 	}
-	b = append(b, `,"prefix":"`...)
-	b = rt.Prefix.AppendTo(b)
-	b = append(b, '"')
+	if rt.Prefix.IsValid() {
+		b = append(b, `,"prefix":"`...)
+		b = rt.Prefix.AppendTo(b)
+		b = append(b, '"')
+	}
 	return append(b, e.verdict(rt, key).tail...)
 }
 

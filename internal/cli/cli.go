@@ -120,7 +120,7 @@ func finish(e *env, c *command, err error) int {
 	// every line.
 	for i, line := range strings.Split(err.Error(), "\n") {
 		if i == 0 {
-			e.errorf("%s: %s", c.name, line)
+			e.errorf("%s: %s", c.name, strings.TrimPrefix(line, c.name+": "))
 		} else {
 			e.errorf("  %s", line)
 		}

@@ -88,15 +88,15 @@ func runIP(e *env, args []string) error {
 	}
 	w := bufio.NewWriterSize(e.stdout, 256*1024)
 	p := &ipPrinter{eng: eng, w: w, mode: mode}
-	stdin := len(pos) == 0
+	if len(pos) == 0 {
+		pos = []string{"-"}
+	}
 	for _, a := range pos {
-		if a == "-" {
-			stdin = true
+		if a != "-" {
+			p.line(a, 0)
 			continue
 		}
-		p.line(a, 0)
-	}
-	if stdin && (len(pos) == 0 || indexOf(pos, "-") >= 0) {
+		// Standard input is read in place of its "-".
 		if err := p.stream(e, e.stdin); err != nil {
 			w.Flush()
 			return err
