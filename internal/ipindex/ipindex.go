@@ -95,7 +95,14 @@ type V6 struct {
 	hi, lo []uint64
 	vals   []uint32
 	l1     []uint32
+	// gua is a finer first level for global unicast space (2000::/3),
+	// where nearly all IPv6 routes are: indexed by the 20 bits after the
+	// first three, with one more entry bounding the last bucket.
+	gua []uint32
 }
+
+// guaBits is the number of address bits after 2000::/3 that index V6.gua.
+const guaBits = 20
 
 // NewV6 returns a table over the given segments, as [NewV4] does.
 func NewV6(starts []U128, vals []uint32) (*V6, error) {
@@ -121,6 +128,15 @@ func NewV6(starts []U128, vals []uint32) (*V6, error) {
 		t.l1[h] = uint32(seg)
 	}
 	t.l1[1<<l1Bits] = uint32(len(starts) - 1)
+	t.gua = make([]uint32, 1<<guaBits+1)
+	seg = 0
+	for h := range 1<<guaBits + 1 {
+		a := uint64(1)<<61 | uint64(h)<<(61-guaBits) // h = 1<<guaBits gives 4000::
+		for seg+1 < len(starts) && t.hi[seg+1] <= a && (t.hi[seg+1] < a || t.lo[seg+1] == 0) {
+			seg++
+		}
+		t.gua[h] = uint32(seg)
+	}
 	return t, nil
 }
 
@@ -132,8 +148,14 @@ func (t *V6) Segment(i int) (start U128, val uint32) { return U128{t.hi[i], t.lo
 
 // Find returns the index of the segment that holds a.
 func (t *V6) Find(a U128) int {
-	h := a.Hi >> (64 - l1Bits)
-	lo, hi := int(t.l1[h]), int(t.l1[h+1])
+	var lo, hi int
+	if a.Hi>>61 == 1 { // 2000::/3
+		h := (a.Hi >> (61 - guaBits)) & (1<<guaBits - 1)
+		lo, hi = int(t.gua[h]), int(t.gua[h+1])
+	} else {
+		h := a.Hi >> (64 - l1Bits)
+		lo, hi = int(t.l1[h]), int(t.l1[h+1])
+	}
 	for lo < hi {
 		m := int(uint(lo+hi+1) >> 1)
 		if t.hi[m] < a.Hi || (t.hi[m] == a.Hi && t.lo[m] <= a.Lo) {
@@ -197,38 +219,43 @@ func (u U128) Sub1() U128 {
 }
 
 // LargestPrefix4 returns the largest CIDR block that holds a and lies within
-// [first, last].
+// [first, last], which must hold a. A block that fits stays fitting as it
+// shrinks, so the prefix length is found by binary search.
 func LargestPrefix4(a, first, last uint32) netip.Prefix {
-	bits := 32
-	for bits > 0 {
-		n := bits - 1
-		mask := ^uint32(0) << (32 - n)
-		if n == 0 {
-			mask = 0
+	fits := func(n int) bool {
+		mask := uint32(0)
+		if n > 0 {
+			mask = ^uint32(0) << (32 - n)
 		}
 		lo := a & mask
-		hi := lo | ^mask
-		if lo < first || hi > last {
-			break
-		}
-		bits = n
+		return lo >= first && lo|^mask <= last
 	}
-	return netip.PrefixFrom(U32Addr(a), bits).Masked()
+	lo, hi := 0, 32 // the answer is in [lo, hi]; a /32 always fits
+	for lo < hi {
+		m := (lo + hi) / 2
+		if fits(m) {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return netip.PrefixFrom(U32Addr(a), lo).Masked()
 }
 
 // LargestPrefix6 returns the largest CIDR block that holds a and lies within
-// [first, last].
+// [first, last], which must hold a.
 func LargestPrefix6(a, first, last U128) netip.Prefix {
-	bits := 128
-	for bits > 0 {
-		n := bits - 1
-		lo, hi := maskU128(a, n)
-		if lo.Less(first) || last.Less(hi) {
-			break
+	lo, hi := 0, 128
+	for lo < hi {
+		m := (lo + hi) / 2
+		l, h := maskU128(a, m)
+		if !l.Less(first) && !last.Less(h) {
+			hi = m
+		} else {
+			lo = m + 1
 		}
-		bits = n
 	}
-	return netip.PrefixFrom(U128Addr(a), bits).Masked()
+	return netip.PrefixFrom(U128Addr(a), lo).Masked()
 }
 
 // maskU128 returns the first and last address of the /n block holding a.

@@ -230,7 +230,9 @@ func (b *Builder) clean(ds Dataset, fam int) []rng {
 		}
 		kept = append(kept, r)
 	}
-	rs = kept
+	// Special-use space is cut from each input range first, so that the
+	// problem names the range's own line.
+	rs = b.cutSpecial(kept, fam)
 	sort.SliceStable(rs, func(i, j int) bool { return less(rs[i].first, rs[j].first) })
 	maxAddr := ipindex.U128{Lo: 1<<32 - 1}
 	if fam == 1 {
@@ -254,13 +256,21 @@ func (b *Builder) clean(ds Dataset, fam int) []rng {
 		}
 		for i < len(rs) && !less(pos, rs[i].first) {
 			r := rs[i]
+			same := -1
+			for k, o := range h.s {
+				if o.first == r.first && o.last == r.last && !less(o.last, pos) {
+					same = k
+					break
+				}
+			}
 			if top, ok := h.top(); ok {
 				switch {
-				case top.first == r.first && top.last == r.last:
-					if top.val == r.val {
-						b.problem("duplicate", r.file, r.line, "same range as line %d; dropped", top.line)
+				case same >= 0:
+					o := h.s[same]
+					if o.val == r.val {
+						b.problem("duplicate", r.file, r.line, "same range as %s:%d; dropped", o.file, o.line)
 					} else {
-						b.problem("conflict", r.file, r.line, "same range as line %d with another value; line %d wins", top.line, top.line)
+						b.problem("conflict", r.file, r.line, "same range as %s:%d with another value; that line wins", o.file, o.line)
 					}
 				case !less(top.last, r.last):
 					b.problem("overlap-nested", r.file, r.line, "range lies inside the range of line %d; it wins there, the outer range keeps the rest", top.line)
@@ -291,7 +301,7 @@ func (b *Builder) clean(ds Dataset, fam int) []rng {
 			h.pop()
 		}
 	}
-	return b.cutSpecial(out, fam)
+	return out
 }
 
 // cutSpecial removes special-use space from sorted, disjoint ranges.

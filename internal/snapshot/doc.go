@@ -3,7 +3,7 @@
 // registration country and the geolocation country, merged from the
 // ip-location-db datasets into one table of disjoint segments.
 //
-// The binary format (docs/snapshot.md) is versioned and ends with a SHA-256
+// The binary format (docs/snapshot.md) is versioned and ends with a CRC-32C
 // checksum; [Decode] refuses a file that is truncated, corrupted or of
 // another version. The default snapshot is embedded in the binary
 // (see [Embedded]).

@@ -274,7 +274,8 @@ func (t *Table) decodeFeeds(r *reader) error {
 	prev = 0
 	for i := 0; i <= f.nSets; i++ {
 		o := le32(f.setOffs, 4*i)
-		if o < prev || (i == 0 && o != 0) {
+		// Set 0 is the only empty set: every other set has an entry.
+		if (i == 0 && o != 0) || (i == 1 && o != 0) || (i > 1 && o <= prev) {
 			return fmt.Errorf("%w: bad feed set offsets", ErrCorrupt)
 		}
 		prev = o

@@ -390,6 +390,9 @@ func decode(b []byte, s string) (*Table, error) {
 		if le32(t.tuples, i*tupleSize+4) >= uint32(nNames) {
 			return nil, fmt.Errorf("%w: tuple %d names a missing AS name", ErrCorrupt, i)
 		}
+		if int(le16(t.tuples, i*tupleSize+8)) >= len(countries) || int(le16(t.tuples, i*tupleSize+10)) >= len(countries) {
+			return nil, fmt.Errorf("%w: tuple %d has a bad country", ErrCorrupt, i)
+		}
 		t.asns[i] = le32(t.tuples, i*tupleSize)
 	}
 	for fam := range 2 {

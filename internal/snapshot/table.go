@@ -35,8 +35,9 @@ type Table struct {
 var _ attribution.RouteTable = (*Table)(nil)
 
 // autoExpand is the number of lookups in a family after which the family is
-// decoded whole.
-const autoExpand = 4096
+// decoded whole. A lazy lookup walks the blocks of its AS run (tens of
+// microseconds for a large AS); expanding costs tens of milliseconds once.
+const autoExpand = 64
 
 // family is the segment table of one address family.
 type family struct {
