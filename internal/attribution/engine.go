@@ -44,6 +44,15 @@ type RouteTable interface {
 	Keys() int
 }
 
+// A KeyedRouteTable can also answer with the key and prefix alone, which is
+// all the engine needs once it has seen the key: the rest of the route is
+// cached with the verdict.
+type KeyedRouteTable interface {
+	RouteTable
+	// LookupKey returns the Prefix, key and ok that Lookup returns.
+	LookupKey(addr netip.Addr) (prefix netip.Prefix, key int, ok bool)
+}
+
 // SourceLabels names the data behind routing evidence, for the evidence's
 // source field.
 type SourceLabels struct {
@@ -55,6 +64,7 @@ type SourceLabels struct {
 // An Engine attributes addresses with a route table and a catalog.
 type Engine struct {
 	routes  RouteTable
+	keyed   KeyedRouteTable // routes, when it implements it
 	catalog *Catalog
 	labels  SourceLabels
 	cache   []atomic.Pointer[verdict]
@@ -71,6 +81,8 @@ type verdict struct {
 	evidence                   []Evidence
 	confidence                 string
 	tail                       []byte // the record's JSON after "prefix", for AppendJSON
+	asn                        uint32
+	asName                     string
 }
 
 // NewEngine returns an engine over the route table and catalog. Routes may be
@@ -83,6 +95,7 @@ func NewEngine(routes RouteTable, catalog *Catalog, labels SourceLabels) *Engine
 		labels.Location = "geolocation"
 	}
 	e := &Engine{routes: routes, catalog: catalog, labels: labels}
+	e.keyed, _ = routes.(KeyedRouteTable)
 	if routes != nil {
 		e.cache = make([]atomic.Pointer[verdict], routes.Keys())
 	}
@@ -100,16 +113,34 @@ func (e *Engine) Attribute(addr netip.Addr) Record {
 	if e.routes == nil {
 		return rec
 	}
-	rt, key, ok := e.routes.Lookup(addr)
+	v, prefix, ok := e.find(addr)
 	if !ok {
 		return rec
 	}
-	rec.Prefix = rt.Prefix
-	rec.ASN = rt.ASN
-	rec.ASName = rt.ASName
-	v := e.verdict(rt, key)
+	rec.Prefix = prefix
 	v.fill(&rec)
 	return rec
+}
+
+// find returns the verdict and prefix of an address, taking the key-only
+// path when the verdict of the key is already cached.
+func (e *Engine) find(addr netip.Addr) (*verdict, netip.Prefix, bool) {
+	if e.keyed != nil {
+		prefix, key, ok := e.keyed.LookupKey(addr)
+		if !ok {
+			return nil, prefix, false
+		}
+		if key < len(e.cache) {
+			if v := e.cache[key].Load(); v != nil {
+				return v, prefix, true
+			}
+		}
+	}
+	rt, key, ok := e.routes.Lookup(addr)
+	if !ok {
+		return nil, rt.Prefix, false
+	}
+	return e.verdict(rt, key), rt.Prefix, true
 }
 
 func (e *Engine) verdict(rt Route, key int) *verdict {
@@ -133,7 +164,8 @@ func (e *Engine) verdict(rt Route, key int) *verdict {
 
 func (e *Engine) newVerdict(rt Route) *verdict {
 	v := e.decide(rt)
-	r := Record{ASN: rt.ASN, ASName: rt.ASName}
+	v.asn, v.asName = rt.ASN, rt.ASName
+	r := Record{}
 	v.fill(&r)
 	v.tail = r.appendTail(nil)
 	return v
@@ -150,19 +182,20 @@ func (e *Engine) AppendJSON(b []byte, addr netip.Addr) []byte {
 	if e.routes == nil {
 		return append(b, `,"confidence":"none"}`...)
 	}
-	rt, key, ok := e.routes.Lookup(addr)
+	v, prefix, ok := e.find(addr)
 	if !ok {
 		return append(b, `,"confidence":"none"}`...)
 	}
-	if rt.Prefix.IsValid() {
+	if prefix.IsValid() {
 		b = append(b, `,"prefix":"`...)
-		b = rt.Prefix.AppendTo(b)
+		b = prefix.AppendTo(b)
 		b = append(b, '"')
 	}
-	return append(b, e.verdict(rt, key).tail...)
+	return append(b, v.tail...)
 }
 
 func (v *verdict) fill(r *Record) {
+	r.ASN, r.ASName = v.asn, v.asName
 	r.Provider, r.Operator, r.Parent = v.provider, v.operator, v.parent
 	r.Control, r.Registration, r.Location = v.control, v.registration, v.location
 	r.Evidence, r.Confidence = v.evidence, v.confidence

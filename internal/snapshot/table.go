@@ -139,6 +139,22 @@ func (t *Table) Lookup(addr netip.Addr) (attribution.Route, int, bool) {
 	return rt, int(key), ok
 }
 
+// LookupKey implements [attribution.KeyedRouteTable]: the key and prefix of
+// Lookup without reading the route's facts.
+func (t *Table) LookupKey(addr netip.Addr) (netip.Prefix, int, bool) {
+	addr = addr.Unmap()
+	key, prefix, ok := t.route(addr)
+	if t.feeds.nSets > 1 {
+		if set := t.feedSet(addr); set != 0 {
+			if !ok {
+				prefix = t.setHits(set)[0].Prefix
+			}
+			return prefix, int(key) + t.nTuples*int(set), true
+		}
+	}
+	return prefix, int(key), ok
+}
+
 // route finds the routing segment of addr: its tuple and prefix.
 func (t *Table) route(addr netip.Addr) (uint32, netip.Prefix, bool) {
 	var key uint32
