@@ -22,14 +22,21 @@ import (
 	"sort"
 )
 
-// l1Bits is the number of leading address bits that index the first level.
+// l1Bits is the number of leading address bits that index the first level
+// of an IPv6 table outside 2000::/3.
 const l1Bits = 16
+
+// v4Bits is the number of leading address bits that index the first level
+// of an IPv4 table: 2^20 entries (4 MiB), so that a bucket (a /20) holds one
+// or two segments on the real table and a lookup is about one read of the
+// first level and one of the segment starts.
+const v4Bits = 20
 
 // V4 is an IPv4 segment table.
 type V4 struct {
 	starts []uint32
 	vals   []uint32
-	l1     []uint32 // l1[h] = index of the segment holding address h<<(32-l1Bits); len 1<<l1Bits + 1
+	l1     []uint32 // l1[h] = index of the segment holding address h<<(32-v4Bits); len 1<<v4Bits + 1
 }
 
 // NewV4 returns a table over the given segments. Starts must be strictly
@@ -46,16 +53,16 @@ func NewV4(starts, vals []uint32) (*V4, error) {
 			return nil, fmt.Errorf("ipindex: IPv4 segment %d does not start after segment %d", i, i-1)
 		}
 	}
-	t := &V4{starts: starts, vals: vals, l1: make([]uint32, 1<<l1Bits+1)}
+	t := &V4{starts: starts, vals: vals, l1: make([]uint32, 1<<v4Bits+1)}
 	seg := 0
-	for h := range 1 << l1Bits {
-		a := uint32(h) << (32 - l1Bits)
+	for h := range 1 << v4Bits {
+		a := uint32(h) << (32 - v4Bits)
 		for seg+1 < len(starts) && starts[seg+1] <= a {
 			seg++
 		}
 		t.l1[h] = uint32(seg)
 	}
-	t.l1[1<<l1Bits] = uint32(len(starts) - 1)
+	t.l1[1<<v4Bits] = uint32(len(starts) - 1)
 	return t, nil
 }
 
@@ -67,7 +74,7 @@ func (t *V4) Segment(i int) (start, val uint32) { return t.starts[i], t.vals[i] 
 
 // Find returns the index of the segment that holds a.
 func (t *V4) Find(a uint32) int {
-	h := a >> (32 - l1Bits)
+	h := a >> (32 - v4Bits)
 	lo, hi := int(t.l1[h]), int(t.l1[h+1])
 	// The answer is the last i in [lo, hi] with starts[i] <= a.
 	for lo < hi {
