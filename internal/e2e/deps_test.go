@@ -93,6 +93,14 @@ var layers = map[string]layer{
 		allow:  []string{std, "github.com/miekg/dns"},
 		reason: "dnstest is an in-process DNS server for tests: miekg/dns only",
 	},
+	"internal/fetch": {
+		allow:  []string{std},
+		reason: "fetch downloads files for data update: net/http with retries, limits and checksums; a leaf",
+	},
+	"internal/update": {
+		allow:  []string{std, "internal/attribution", "internal/snapshot", "internal/source/...", "internal/fetch", "internal/progress", "go.yaml.in/yaml/v3"},
+		reason: "update runs 'sovmap data update' for cli: it wires the source parsers, the downloader and the snapshot builder",
+	},
 	"internal/e2e": {
 		allow:  []string{std},
 		reason: "e2e holds tests only; its package file has no imports",
@@ -107,6 +115,8 @@ var layers = map[string]layer{
 	"internal/source/geofeed":       sourceLayer,
 	"internal/source/github":        sourceLayer,
 	"internal/source/ipdb":          sourceLayer,
+	"internal/source/pfx2as":        sourceLayer,
+	"internal/source/delegated":     sourceLayer,
 	"internal/source/oracle":        sourceLayer,
 	"internal/source/zscaler":       sourceLayer,
 }

@@ -70,6 +70,8 @@ type Builder struct {
 	ccVals   []string
 	ccIndex  map[string]uint32
 
+	files []string // input file names; rng.file indexes them
+
 	feedSources []FeedSource
 	feedRanges  [][]attribution.FeedRange // per source
 }
@@ -78,7 +80,7 @@ type rng struct {
 	first, last ipindex.U128
 	val         uint32 // index into the dataset's values, from 1
 	line        int
-	file        string
+	file        uint16 // index into Builder.files
 }
 
 type asnVal struct {
@@ -102,9 +104,21 @@ func (b *Builder) problem(kind, file string, line int, format string, args ...an
 	b.problems = append(b.problems, Problem{Kind: kind, File: file, Line: line, Detail: fmt.Sprintf(format, args...)})
 }
 
+// fileIndex returns the index of an input file name, adding it.
+func (b *Builder) fileIndex(name string) uint16 {
+	for i, f := range b.files {
+		if f == name {
+			return uint16(i)
+		}
+	}
+	b.files = append(b.files, name)
+	return uint16(len(b.files) - 1)
+}
+
 // AddFile reads one CSV file of a dataset. Malformed lines are recorded as
 // problems and skipped. The error is an I/O error.
 func (b *Builder) AddFile(ds Dataset, name string, r io.Reader) error {
+	fileIdx := b.fileIndex(name)
 	kind := ipdb.Country
 	if ds == ASNData {
 		kind = ipdb.ASN
@@ -146,7 +160,7 @@ func (b *Builder) AddFile(ds Dataset, name string, r io.Reader) error {
 		} else {
 			fam = 1
 		}
-		b.ranges[ds][fam] = append(b.ranges[ds][fam], rng{first: first, last: last, val: v, line: x.Line, file: name})
+		b.ranges[ds][fam] = append(b.ranges[ds][fam], rng{first: first, last: last, val: v, line: x.Line, file: fileIdx})
 	})
 	for _, le := range lineErrs {
 		b.problem("malformed", name, le.Line, "%v; line skipped", le.Err)
@@ -225,7 +239,7 @@ func (b *Builder) clean(ds Dataset, fam int) []rng {
 	kept := rs[:0]
 	for _, r := range rs {
 		if less(r.last, r.first) {
-			b.problem("reversed-range", r.file, r.line, "range end before start; dropped")
+			b.problem("reversed-range", b.files[r.file], r.line, "range end before start; dropped")
 			continue
 		}
 		kept = append(kept, r)
@@ -268,14 +282,14 @@ func (b *Builder) clean(ds Dataset, fam int) []rng {
 				case same >= 0:
 					o := h.s[same]
 					if o.val == r.val {
-						b.problem("duplicate", r.file, r.line, "same range as %s:%d; dropped", o.file, o.line)
+						b.problem("duplicate", b.files[r.file], r.line, "same range as %s:%d; dropped", b.files[o.file], o.line)
 					} else {
-						b.problem("conflict", r.file, r.line, "same range as %s:%d with another value; that line wins", o.file, o.line)
+						b.problem("conflict", b.files[r.file], r.line, "same range as %s:%d with another value; that line wins", b.files[o.file], o.line)
 					}
 				case !less(top.last, r.last):
-					b.problem("overlap-nested", r.file, r.line, "range lies inside the range of line %d; it wins there, the outer range keeps the rest", top.line)
+					b.problem("overlap-nested", b.files[r.file], r.line, "range lies inside the range of line %d; it wins there, the outer range keeps the rest", top.line)
 				default:
-					b.problem("overlap-clipped", r.file, r.line, "range overlaps the range of line %d; the smaller range wins where they overlap", top.line)
+					b.problem("overlap-clipped", b.files[r.file], r.line, "range overlaps the range of line %d; the smaller range wins where they overlap", top.line)
 				}
 			}
 			h.push(r)
@@ -322,7 +336,7 @@ func (b *Builder) cutSpecial(rs []rng, fam int) []rng {
 			if less(r.last, s.first) || less(s.last, r.first) || less(r.last, r.first) {
 				continue
 			}
-			b.problem("special-use-clipped", r.file, r.line, "range overlaps special-use block %s; that part removed", s.name)
+			b.problem("special-use-clipped", b.files[r.file], r.line, "range overlaps special-use block %s; that part removed", s.name)
 			if less(r.first, s.first) {
 				q := r
 				q.last = s.first.Sub1()
@@ -352,7 +366,7 @@ func rangeLess(a, b rng) bool {
 		return less(sa, sb)
 	}
 	if a.file != b.file {
-		return a.file < b.file
+		return a.file < b.file // files in the order they were added
 	}
 	return a.line < b.line
 }
@@ -527,6 +541,7 @@ func (b *Builder) AddTable(t *Table, datasets ...Dataset) error {
 		datasets = []Dataset{ASNData, RegistrationData, LocationData}
 	}
 	name := "snapshot " + t.meta.Name
+	fileIdx := b.fileIndex(name)
 	for _, src := range t.meta.Sources {
 		for _, ds := range datasets {
 			if src.Dataset == ds.String() {
@@ -583,7 +598,7 @@ func (b *Builder) AddTable(t *Table, datasets ...Dataset) error {
 					}
 					v = id
 				}
-				b.ranges[ds][fam] = append(b.ranges[ds][fam], rng{first: prevStart, last: last, val: v, file: name})
+				b.ranges[ds][fam] = append(b.ranges[ds][fam], rng{first: prevStart, last: last, val: v, file: fileIdx})
 			}
 		}
 		for bl := range f.nBlocks {

@@ -104,7 +104,7 @@ type segs struct {
 
 // strList is a list of strings stored as one blob and offsets.
 type strList struct {
-	blob string
+	blob []byte
 	off  []uint32 // len = count+1
 }
 
@@ -116,7 +116,7 @@ func (l *strList) add(s string, idx map[string]uint32) uint32 {
 		l.off = []uint32{0}
 	}
 	i := uint32(len(l.off) - 1)
-	l.blob += s
+	l.blob = append(l.blob, s...)
 	l.off = append(l.off, uint32(len(l.blob)))
 	idx[s] = i
 	return i
@@ -179,7 +179,7 @@ func (d *data) encode() ([]byte, error) {
 	for _, o := range d.feedStrings.off {
 		u32(o)
 	}
-	buf.WriteString(d.feedStrings.blob)
+	buf.Write(d.feedStrings.blob)
 	u32(uint32(len(d.feedEntries)))
 	for _, e := range d.feedEntries {
 		u16(e.source)
