@@ -15,13 +15,25 @@ import (
 func dataCommand() *command {
 	return &command{
 		name:    "data",
-		summary: "show or build the IP data snapshot (data info, data build)",
+		summary: "show, update or build the IP data snapshot (data info, update, sources, build)",
 		help: `Usage:
-  sovmap data info [--snapshot FILE] [--json]
+  sovmap data info [--snapshot FILE|embedded] [--data-dir DIR] [--json]
+  sovmap data update [--from DIR] [--data-dir DIR] [--source NAME=URL]...
+                     [--sources FILE] [--only NAME,...] [--force] [--json]
+  sovmap data sources [--source NAME=URL]... [--sources FILE] [--json] [NAME...]
   sovmap data build --from DIR [-o FILE] [--json]
 
-data info shows which snapshot is in use: its sources with versions, dates,
-licenses and record counts, and the input defects found when it was built.
+data info shows which snapshot is in use (the data directory's sovmap.snap
+when 'data update' has written one, else the one embedded in the binary): its
+sources with versions, dates, licenses and record counts, each provider
+feed's date, size and health status, and the input defects found when it was
+built.
+
+data update downloads the providers' official feeds, RouteViews and RIR
+data, checks their health against the snapshot in use, and writes a new
+snapshot into the data directory; see 'sovmap data update --help' and
+docs/data-update.md. data sources lists the sources with their URLs and
+file names.
 
 data build compiles the ip-location-db packages unpacked under DIR (as
 scripts/fetch-ipdb.sh lays them out) into a snapshot file. It validates what
@@ -32,6 +44,10 @@ and line. The file is written atomically.
 
 Examples:
   sovmap data info
+  sovmap data info --snapshot embedded
+  sovmap data update
+  sovmap data update --from /media/usb/feeds
+  sovmap data sources
   scripts/fetch-ipdb.sh .cache/ipdb
   sovmap data build --from .cache/ipdb -o internal/snapshot/data/sovmap.snap
 `,
@@ -41,22 +57,27 @@ Examples:
 
 func runData(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: info or build")
+		return usagef("want a subcommand: info, update, sources or build")
 	}
 	switch args[0] {
 	case "info":
 		return runDataInfo(e, args[1:])
+	case "update":
+		return runDataUpdate(e, args[1:])
+	case "sources":
+		return runDataSources(e, args[1:])
 	case "build":
 		return runDataBuild(e, args[1:])
 	case "-h", "-help", "--help":
 		return flagErrHelp
 	}
-	return usagef("unknown subcommand %q (want info or build)", args[0])
+	return usagef("unknown subcommand %q (want info, update, sources or build)", args[0])
 }
 
 func runDataInfo(e *env, args []string) error {
 	fs := newFlags("data info")
-	snapPath := fs.String("snapshot", "", "snapshot `file` to describe instead of the embedded one")
+	snapPath := fs.String("snapshot", "", "snapshot `file` to describe (\"embedded\" for the one in the binary)")
+	dataDir := fs.String("data-dir", "", "the data `directory` whose snapshot to describe")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -65,7 +86,7 @@ func runDataInfo(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("data info takes no arguments")
 	}
-	t, where, err := openSnapshot(*snapPath)
+	t, where, err := openSnapshotIn(*snapPath, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -78,7 +99,8 @@ func runDataInfo(e *env, args []string) error {
 		return writeJSON(e, out)
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "snapshot:\t%s (%s)\n", m.Name, where)
+	fmt.Fprintf(w, "snapshot:\t%s\n", m.Name)
+	fmt.Fprintf(w, "in use:\t%s\n", where)
 	fmt.Fprintf(w, "format:\tversion %d\n", m.Format)
 	fmt.Fprintf(w, "data date:\t%s\n", m.Built)
 	v4, v6 := t.Segments()
@@ -87,17 +109,20 @@ func runDataInfo(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "\nsources:\n")
 	w = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "  DATASET\tPACKAGE\tVERSION\tDATE\tRANGES\tLICENSE\n")
-	for i, s := range m.Sources {
+	for _, s := range m.Sources {
 		n := 0
-		if i < len(m.Counts.Ranges) {
-			n = m.Counts.Ranges[i]
+		for ds := range m.Counts.Ranges {
+			if snapshot.Dataset(ds).String() == s.Dataset {
+				n = m.Counts.Ranges[ds]
+			}
 		}
-		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%d\t%s\n", s.Dataset, s.Name, s.Version, s.Date, n, s.License)
+		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%d\t%s\n", s.Dataset, s.Name, dash(s.Version), s.Date, n, s.License)
 	}
 	w.Flush()
 	for _, s := range m.Sources {
 		fmt.Fprintf(e.stdout, "  %s: %s\n", s.Name, s.Attribution)
 	}
+	feedLines(e.stdout, m.Feeds)
 	if len(m.Problems) > 0 {
 		fmt.Fprintf(e.stdout, "\ninput defects found at build time (repaired or dropped):\n")
 		for _, p := range m.Problems {

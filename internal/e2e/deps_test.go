@@ -86,8 +86,8 @@ var layers = map[string]layer{
 		reason: "zonefile reads master-format zone files; miekg/dns gives record types, dnsname the name rules",
 	},
 	"internal/dnsscan": {
-		allow:  []string{std, "internal/attribution", "internal/dnsname", "internal/zonefile", "github.com/miekg/dns"},
-		reason: "dnsscan resolves domains with miekg/dns and attributes hosts and addresses through the attribution engine",
+		allow:  []string{std, "internal/attribution", "internal/dnsname", "internal/zonefile", "github.com/miekg/dns", "golang.org/x/net/publicsuffix"},
+		reason: "dnsscan resolves domains with miekg/dns and attributes hosts and addresses through the attribution engine; publicsuffix finds the registrable domain of a name",
 	},
 	"internal/dnstest": {
 		allow:  []string{std, "github.com/miekg/dns"},

@@ -1,0 +1,293 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sovmap/sovmap/internal/cli"
+	"github.com/sovmap/sovmap/internal/update"
+)
+
+// TestMain keeps the tests of this package away from the user's data
+// directory: sovmap uses <data dir>/sovmap.snap when 'data update' has
+// written one, and the tests expect the embedded snapshot unless they say
+// otherwise.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sovmap-cli-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_DATA_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// sovmap runs the command line in process.
+func sovmap(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = cli.Run(context.Background(), args, strings.NewReader(""), &o, &e)
+	return code, o.String(), e.String()
+}
+
+// feedServer serves the update package's test feeds; a test can replace a
+// feed's body.
+type feedServer struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	body map[string][]byte
+}
+
+var testFeeds = map[string]string{
+	"aws":           "aws-ip-ranges.json",
+	"google-cloud":  "google-cloud-ip-ranges.json",
+	"cloudflare-v4": "cloudflare-v4-ip-ranges.txt",
+	"cloudflare-v6": "cloudflare-v6-ip-ranges.txt",
+	"linode":        "linode.txt",
+}
+
+const testFeedDir = "../update/testdata/feeds"
+
+func newFeedServer(t *testing.T) *feedServer {
+	t.Helper()
+	fs := &feedServer{body: map[string][]byte{}}
+	for _, file := range testFeeds {
+		b, err := os.ReadFile(filepath.Join(testFeedDir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs.body["/"+file] = b
+	}
+	fs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fs.mu.Lock()
+		b, ok := fs.body[r.URL.Path]
+		fs.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	}))
+	t.Cleanup(fs.srv.Close)
+	return fs
+}
+
+// sourcesFile writes a --sources file that points the test feeds at the
+// server and disables every other source.
+func (fs *feedServer) sourcesFile(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# every source of the registry: the test feeds on a local server, the rest disabled\n")
+	for _, s := range update.Sources() {
+		u := ""
+		if file, ok := testFeeds[s.Name]; ok {
+			u = fs.srv.URL + "/" + file
+		}
+		fmt.Fprintf(&b, "%s: %q\n", s.Name, u)
+	}
+	path := filepath.Join(t.TempDir(), "sources.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// ipRecord is the part of the JSON contract this test reads.
+type ipRecord struct {
+	IP       string `json:"ip"`
+	Provider *struct {
+		ID string `json:"id"`
+	} `json:"provider"`
+	Control *struct {
+		Country string `json:"country"`
+	} `json:"control"`
+	Location *struct {
+		Country string `json:"country"`
+		Region  string `json:"region"`
+		Source  string `json:"source"`
+	} `json:"location"`
+	Evidence []struct {
+		Method string `json:"method"`
+		Source string `json:"source"`
+	} `json:"evidence"`
+}
+
+func ipJSON(t *testing.T, args ...string) ipRecord {
+	t.Helper()
+	code, out, errs := sovmap(t, append([]string{"ip", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("sovmap ip %q: exit %d\n%s", args, code, errs)
+	}
+	var r ipRecord
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("sovmap ip %q: %v\n%s", args, err, out)
+	}
+	return r
+}
+
+// TestDataUpdate runs updates against a local server and checks that the
+// commands then use the new snapshot. It sets XDG_DATA_HOME, so it does
+// not run in parallel.
+func TestDataUpdate(t *testing.T) {
+	xdg := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", xdg)
+	dataDir := filepath.Join(xdg, "sovmap")
+	fs := newFeedServer(t)
+	sources := fs.sourcesFile(t)
+	const feedOnly = "15.230.221.10" // in AWS's us-east-1 feed; no routing data announces it
+
+	before := ipJSON(t, feedOnly)
+	if before.Provider != nil {
+		t.Fatalf("%s attributed to %s before the update; the test needs an address only the feed knows", feedOnly, before.Provider.ID)
+	}
+
+	// A healthy update into the default data directory.
+	code, out, errs := sovmap(t, "data", "update", "--sources", sources)
+	if code != 0 || errs != "" {
+		t.Fatalf("sovmap data update: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	for _, want := range []string{"wrote " + filepath.Join(dataDir, "sovmap.snap"), "starting from embedded", "aws ", "updated", "2025-07-24", "azure", "missing", "disabled by the configuration"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sovmap data update output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// ip uses the new snapshot: the feed-only address is AWS in us-east-1.
+	r := ipJSON(t, feedOnly)
+	if r.Provider == nil || r.Provider.ID != "aws" || r.Control == nil || r.Control.Country != "US" {
+		t.Fatalf("after the update, %s = %+v, want aws controlled from US", feedOnly, r)
+	}
+	if r.Location == nil || r.Location.Country != "US" || r.Location.Region != "us-east-1" || r.Location.Source != "provider-feed" {
+		t.Errorf("location of %s = %+v, want US, us-east-1 from the provider feed", feedOnly, r.Location)
+	}
+	if len(r.Evidence) == 0 || r.Evidence[0].Method != "feed" || r.Evidence[0].Source != "aws 2025-07-24" {
+		t.Errorf("evidence of %s = %+v, want the aws feed of 2025-07-24 first", feedOnly, r.Evidence)
+	}
+	// The embedded snapshot stays one flag away.
+	if r := ipJSON(t, "--snapshot", "embedded", feedOnly); r.Provider != nil {
+		t.Errorf("--snapshot embedded: %s = %+v, want no provider", feedOnly, r.Provider)
+	}
+
+	// data info says which snapshot is in use, and each feed's state.
+	code, out, errs = sovmap(t, "data", "info")
+	if code != 0 {
+		t.Fatalf("sovmap data info: exit %d\n%s", code, errs)
+	}
+	for _, want := range []string{"in use:", filepath.Join(dataDir, "sovmap.snap"), "provider feeds:", "aws ", "2025-07-24", "updated 20"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sovmap data info lacks %q:\n%s", want, out)
+		}
+	}
+	if _, out, _ := sovmap(t, "data", "info", "--snapshot", "embedded"); !strings.Contains(out, "embedded in the binary (--snapshot embedded)") || strings.Contains(out, "provider feeds:") {
+		t.Errorf("sovmap data info --snapshot embedded:\n%s", out)
+	}
+
+	// A feed that shrank is refused: exit 1, the reason on stderr, the
+	// previous ranges kept.
+	fs.mu.Lock()
+	fs.body["/aws-ip-ranges.json"] = []byte(`{"prefixes": [{"ip_prefix": "3.5.140.0/22", "region": "ap-northeast-2", "service": "S3"}]}`)
+	fs.mu.Unlock()
+	code, out, errs = sovmap(t, "data", "update", "--sources", sources, "--json")
+	if code != 1 {
+		t.Fatalf("sovmap data update with a shrunk feed: exit %d, want 1\nstderr:\n%s", code, errs)
+	}
+	for _, want := range []string{
+		"sovmap: data update: aws: refused: shrank from 10 to 1 ranges (-90%; fewer than half)",
+		"kept the previous data (2025-07-24, 10 ranges)",
+		"hint: ",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	var rep update.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.OK() {
+		t.Errorf("--json report: %v, OK %v", err, rep.OK())
+	}
+	if r := ipJSON(t, feedOnly); r.Provider == nil || r.Provider.ID != "aws" {
+		t.Errorf("after a refused update, %s = %+v, want aws still", feedOnly, r)
+	}
+	_, out, _ = sovmap(t, "data", "info")
+	if !strings.Contains(out, "kept previous: refused") {
+		t.Errorf("sovmap data info does not show the refused feed:\n%s", out)
+	}
+
+	// Offline, from a folder, into another data directory.
+	other := t.TempDir()
+	code, out, errs = sovmap(t, "data", "update", "--from", testFeedDir, "--data-dir", other)
+	if code != 0 {
+		t.Fatalf("sovmap data update --from: exit %d\n%s\n%s", code, out, errs)
+	}
+	if r := ipJSON(t, "--data-dir", other, feedOnly); r.Provider == nil || r.Provider.ID != "aws" {
+		t.Errorf("--data-dir %s: %s = %+v, want aws", other, feedOnly, r)
+	}
+}
+
+func TestDataUpdateUsage(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"data", "update", "--source", "nope=https://x"}, `unknown source "nope"`},
+		{[]string{"data", "update", "--source", "aws"}, "want NAME=URL"},
+		{[]string{"data", "update", "--source", "aws=file:///etc/passwd"}, "want an http or https URL"},
+		{[]string{"data", "update", "--only", "aws,nope"}, `unknown source or group "nope"`},
+		{[]string{"data", "update", "--sources", "/nonexistent.yaml"}, "--sources"},
+		{[]string{"data", "update", "extra"}, "takes no arguments"},
+		{[]string{"data", "sources", "nope"}, `unknown source or group "nope"`},
+	}
+	for _, tt := range tests {
+		code, out, errs := sovmap(t, tt.args...)
+		if code != 2 || out != "" || !strings.HasPrefix(errs, "sovmap: data: ") || !strings.Contains(errs, tt.want) {
+			t.Errorf("sovmap %q: exit %d, stderr %q; want exit 2 and %q", tt.args, code, errs, tt.want)
+		}
+	}
+	code, out, _ := sovmap(t, "data", "update", "--help")
+	if code != 0 || !strings.Contains(out, "Health guards") || !strings.Contains(out, "--only NAME") {
+		t.Errorf("sovmap data update --help: exit %d\n%s", code, out)
+	}
+	// A --from folder that is not there is an operational error.
+	code, _, errs := sovmap(t, "data", "update", "--from", "/nonexistent", "--data-dir", t.TempDir())
+	if code != 3 || !strings.Contains(errs, "not a folder") {
+		t.Errorf("sovmap data update --from /nonexistent: exit %d, %s", code, errs)
+	}
+}
+
+func TestDataSources(t *testing.T) {
+	t.Parallel()
+	code, out, errs := sovmap(t, "data", "sources")
+	if code != 0 || errs != "" {
+		t.Fatalf("sovmap data sources: exit %d\n%s", code, errs)
+	}
+	for _, want := range []string{
+		"https://ip-ranges.amazonaws.com/ip-ranges.json", "aws-ip-ranges.json",
+		"azure", "ServiceTags_Public_YYYYMMDD.json", "microsoft-azure-ip-ranges.json",
+		"pfx2as-creation.log", "delegated-ripencc-extended-latest", "asn data",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sovmap data sources lacks %q", want)
+		}
+	}
+	code, out, _ = sovmap(t, "data", "sources", "--json", "--source", "azure=https://mirror.example/st.json", "azure", "cloudflare")
+	var got []struct {
+		Name, URL, File, Kind, Provider string
+	}
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil {
+		t.Fatalf("sovmap data sources --json: exit %d, %v\n%s", code, err, out)
+	}
+	if len(got) != 3 || got[0].Name != "azure" || got[0].URL != "https://mirror.example/st.json" || got[1].Provider != "cloudflare" {
+		t.Errorf("sovmap data sources --json azure cloudflare = %+v", got)
+	}
+}
