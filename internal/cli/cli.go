@@ -66,6 +66,8 @@ func commands() []*command {
 		scanCommand(),
 		dataCommand(),
 		catalogCommand(),
+		policyCommand(),
+		screenCommand(),
 		versionCommand(),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sovmap/sovmap/internal/attribution"
+	"github.com/sovmap/sovmap/internal/policy"
 )
 
 func ipCommand() *command {
@@ -22,7 +23,9 @@ func ipCommand() *command {
 Attributes each address to the provider that serves it, the operator company,
 the ultimate parent, and three countries kept apart: control (headquarters of
 the ultimate parent), registration (RIR) and location (where the server is),
-with the evidence behind each verdict. Works offline on the embedded data.
+with the evidence behind each verdict. Works offline on the embedded data,
+or on the snapshot that 'sovmap data update' builds from the providers'
+official feeds.
 
 With no addresses, or with "-", addresses are read from standard input, one
 per line, and records are written as each line is read, so millions of
@@ -37,11 +40,23 @@ Flags:
   --brief           one tab-separated line per address: ip, provider, control,
                     registration, location, ASN, AS name
   --catalog FILE    extend or override the catalog (repeatable)
-  --snapshot FILE   use this snapshot instead of the embedded one
+  --snapshot FILE   use this snapshot file; "embedded" for the one in the
+                    binary (default: the data directory's sovmap.snap when
+                    'sovmap data update' has written one, else the embedded)
+  --data-dir DIR    the data directory (default: $XDG_DATA_HOME/sovmap or
+                    ~/.local/share/sovmap)
+  --policy P        evaluate a policy pack (us-icts, fcc-covered, eu-residency,
+                    concentration, all) or a policy file (repeatable): findings
+                    join each record ("findings" in JSON, rows in text, an
+                    eighth column with --brief)
+  --fail-on SEV     exit 1 when a finding reaches info, low, medium, high or
+                    critical
+  --format FORMAT   text, brief, json, or sarif (SARIF 2.1.0 of the findings;
+                    needs --policy)
 
 Exit status: 0 when every input was attributed or explained, 1 when some
-input was not an address, 2 for a usage error, 3 when the data cannot be
-loaded or output fails.
+input was not an address or a finding reached --fail-on, 2 for a usage error,
+3 when the data cannot be loaded or output fails.
 
 Examples:
   sovmap ip 47.88.1.1 8.8.8.8 2a00:1450:4001::1
@@ -49,6 +64,8 @@ Examples:
   cut -f3 conn.tsv | sovmap ip --json > records.ndjson
   sovmap ip --brief < addresses.txt | sort | uniq -c
   sovmap ip --catalog ours.yaml 203.0.113.7
+  sovmap ip --policy us-icts --fail-on high 47.88.1.1
+  sovmap ip --policy all --format sarif < addresses.txt > sovmap.sarif
 `,
 		run: runIP,
 	}
@@ -60,6 +77,7 @@ const (
 	outBlock ipOutput = iota
 	outBrief
 	outJSON
+	outSARIF
 )
 
 func runIP(e *env, args []string) error {
@@ -68,6 +86,9 @@ func runIP(e *env, args []string) error {
 	brief := fs.Bool("brief", false, "")
 	var df dataFlags
 	df.register(fs)
+	var pf policyFlags
+	pf.register(fs)
+	format := fs.String("format", "", "")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -82,12 +103,22 @@ func runIP(e *env, args []string) error {
 	case *brief:
 		mode = outBrief
 	}
+	if mode, err = ipFormat(mode, *format, *asJSON || *brief, &pf); err != nil {
+		return err
+	}
 	eng, _, err := df.engine()
 	if err != nil {
 		return err
 	}
+	pr, err := pf.start(eng.Catalog())
+	if err != nil {
+		return reportPolicyError(e, "ip", err)
+	}
 	w := bufio.NewWriterSize(e.stdout, 256*1024)
 	p := &ipPrinter{eng: eng, w: w, mode: mode}
+	if pr != nil {
+		p.pol = newIPPolicy(eng, pr, mode == outSARIF)
+	}
 	if len(pos) == 0 {
 		pos = []string{"-"}
 	}
@@ -102,14 +133,24 @@ func runIP(e *env, args []string) error {
 			return err
 		}
 	}
+	if p.pol != nil {
+		if err := p.pol.finish(p); err != nil {
+			w.Flush()
+			return err
+		}
+	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
+	}
+	var polErr error
+	if pr != nil {
+		polErr = pr.exit(e, "ip")
 	}
 	if p.invalid > 0 {
 		e.errorf("ip: %d of %d inputs were not IP addresses", p.invalid, p.n)
 		return &exitError{exitInvalid}
 	}
-	return nil
+	return polErr
 }
 
 type ipPrinter struct {
@@ -120,6 +161,7 @@ type ipPrinter struct {
 	n       int
 	invalid int
 	blocks  int
+	pol     *ipPolicy // nil without --policy
 }
 
 // stream reads addresses from r line by line. Output is flushed whenever no
@@ -208,6 +250,7 @@ func (p *ipPrinter) fail(input, msg string, lineNo int) {
 		b = append(b, "}\n"...)
 		p.buf = b
 		p.w.Write(b)
+	case outSARIF:
 	case outBrief:
 		fmt.Fprintf(p.w, "%s\terror: %s\n", sanitize(input), msg)
 	default:
@@ -224,16 +267,32 @@ func (p *ipPrinter) addr(a netip.Addr) {
 	switch p.mode {
 	case outJSON:
 		b := p.eng.AppendJSON(p.buf[:0], a)
+		if p.pol != nil {
+			b = p.pol.appendJSON(b, a)
+		}
 		b = append(b, '\n')
 		p.buf = b
 		p.w.Write(b)
+	case outSARIF:
+		_, p.buf = p.pol.findings(p.eng, a, p.buf)
 	case outBrief:
 		r := p.eng.Attribute(a)
+		if p.pol != nil {
+			var fs []policy.Finding
+			fs, p.buf = p.pol.findings(p.eng, a, p.buf)
+			writeBrief(p.w, &r, ruleList(fs))
+			return
+		}
 		writeBrief(p.w, &r)
 	default:
 		r := p.eng.Attribute(a)
 		p.sep()
 		writeBlock(p.w, &r)
+		if p.pol != nil {
+			var fs []policy.Finding
+			fs, p.buf = p.pol.findings(p.eng, a, p.buf)
+			writeFindingRows(p.w, fs)
+		}
 	}
 }
 
@@ -318,7 +377,7 @@ func dash(s string) string {
 	return s
 }
 
-func writeBrief(w *bufio.Writer, r *attribution.Record) {
+func writeBrief(w *bufio.Writer, r *attribution.Record, extra ...string) {
 	var prov, ctl, reg, loc, asn string
 	if r.Provider != nil {
 		prov = r.Provider.ID
@@ -335,7 +394,11 @@ func writeBrief(w *bufio.Writer, r *attribution.Record) {
 	if r.ASN != 0 {
 		asn = "AS" + strconv.FormatUint(uint64(r.ASN), 10)
 	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.IP, dash(prov), dash(ctl), dash(reg), dash(loc), dash(asn), dash(r.ASName))
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s", r.IP, dash(prov), dash(ctl), dash(reg), dash(loc), dash(asn), dash(r.ASName))
+	for _, x := range extra {
+		w.WriteString("\t" + x)
+	}
+	w.WriteByte('\n')
 }
 
 func writeBlock(w *bufio.Writer, r *attribution.Record) {

@@ -101,6 +101,14 @@ var layers = map[string]layer{
 		allow:  []string{std, "internal/attribution", "internal/snapshot", "internal/source/...", "internal/fetch", "internal/progress", "go.yaml.in/yaml/v3"},
 		reason: "update runs 'sovmap data update' for cli: it wires the source parsers, the downloader and the snapshot builder",
 	},
+	"internal/screen": {
+		allow:  []string{std, "go.yaml.in/yaml/v3", "golang.org/x/text/..."},
+		reason: "screen matches vendor and equipment names against restricted-entity lists it loads from its own YAML data",
+	},
+	"internal/policy/policytest": {
+		allow:  []string{std, "internal/policy", "go.yaml.in/yaml/v3"},
+		reason: "policytest runs users' rule test files against the pure policy engine",
+	},
 	"internal/e2e": {
 		allow:  []string{std},
 		reason: "e2e holds tests only; its package file has no imports",

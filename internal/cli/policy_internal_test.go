@@ -1,0 +1,292 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/sovmap/sovmap/internal/policy"
+)
+
+// randomAddrs returns addresses spread over the IPv4 space, with some IPv6.
+func randomAddrs(n int) []netip.Addr {
+	rng := rand.New(rand.NewPCG(1, 2))
+	out := make([]netip.Addr, n)
+	for i := range out {
+		if i%10 == 9 {
+			var b [16]byte
+			b[0], b[1] = 0x24, byte(rng.IntN(256)) // 2400::/8, Asia-Pacific space
+			for j := 2; j < 8; j++ {
+				b[j] = byte(rng.IntN(256))
+			}
+			out[i] = netip.AddrFrom16(b)
+			continue
+		}
+		v := rng.Uint32()
+		out[i] = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	}
+	return out
+}
+
+// TestIPPolicyCache checks that the per-route cache with placeholders gives
+// byte for byte what evaluating every record gives, and the same counts.
+func TestIPPolicyCache(t *testing.T) {
+	var df dataFlags
+	eng, _, err := df.engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := compilePolicies([]string{"all"}, "", eng.Catalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := newIPPolicy(eng, newPolicyRun(set, 0), false)
+	if !cached.cacheable {
+		t.Fatal("the built-in packs should be cacheable for ip records")
+	}
+	fresh := newIPPolicy(eng, newPolicyRun(set, 0), false)
+	fresh.cacheable = false
+	addrs := append(randomAddrs(20000), netip.MustParseAddr("47.88.1.1"), netip.MustParseAddr("66.102.241.1"), netip.MustParseAddr("2a00:1450:4001::1"))
+	findings := 0
+	for _, a := range addrs {
+		b := eng.AppendJSON(nil, a)
+		x := cached.appendJSON(bytes.Clone(b), a)
+		y := fresh.appendJSON(bytes.Clone(b), a)
+		if !bytes.Equal(x, y) {
+			t.Fatalf("%s: cached\n%s\nfresh\n%s", a, x, y)
+		}
+		if bytes.Contains(x, []byte("\ue000")) {
+			t.Fatalf("%s: placeholder left in %s", a, x)
+		}
+		if len(x) > len(b) {
+			findings++
+		}
+		fsC, _ := cached.findings(eng, a, nil)
+		fsF, _ := fresh.findings(eng, a, nil)
+		if len(fsC) != len(fsF) || (len(fsC) > 0 && fsC[0].Message != fsF[0].Message) {
+			t.Fatalf("%s: findings differ: %v / %v", a, fsC, fsF)
+		}
+	}
+	if cached.run.counts != fresh.run.counts {
+		t.Errorf("counts differ: %v / %v", cached.run.counts, fresh.run.counts)
+	}
+	if findings < 1000 || len(cached.cache) > len(addrs)/2 {
+		t.Errorf("%d records with findings, %d cache entries for %d addresses", findings, len(cached.cache), len(addrs))
+	}
+}
+
+// BenchmarkIPJSON compares "sovmap ip --json" record encoding without a
+// policy and with the built-in packs, per address, over addresses spread
+// across the table (the policy cost is paid once per route, then a map
+// lookup and a copy):
+//
+//	go test -run '^$' -bench IPJSON -benchmem ./internal/cli
+func BenchmarkIPJSON(b *testing.B) {
+	var df dataFlags
+	eng, _, err := df.engine()
+	if err != nil {
+		b.Fatal(err)
+	}
+	addrs := randomAddrs(1 << 16)
+	for _, pol := range []string{"none", "us-icts", "fcc-covered", "eu-residency", "all"} {
+		b.Run("policy="+pol, func(b *testing.B) {
+			p := &ipPrinter{eng: eng, w: bufio.NewWriterSize(io.Discard, 256*1024), mode: outJSON}
+			if pol != "none" {
+				set, err := compilePolicies([]string{pol}, "", eng.Catalog())
+				if err != nil {
+					b.Fatal(err)
+				}
+				p.pol = newIPPolicy(eng, newPolicyRun(set, 0), false)
+			}
+			for _, a := range addrs { // warm the engine's and the policy's caches
+				p.addr(a)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				p.addr(addrs[i&(len(addrs)-1)])
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkIPJSONPolicyOverhead measures the cost --policy adds to the
+// record encoding of "sovmap ip --json" once the caches are warm, as a
+// ratio robust to a noisy machine: batches of addresses are encoded without
+// and with the policy in turn, so that both see the same load. Addresses are
+// spread uniformly over the address space or drawn as in traffic logs
+// (zipf). It reports ns per address for each and the overhead in percent.
+//
+//	go test -run '^$' -bench IPJSONPolicyOverhead ./internal/cli
+func BenchmarkIPJSONPolicyOverhead(b *testing.B) {
+	var df dataFlags
+	eng, _, err := df.engine()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 2048
+	for _, dist := range []string{"uniform", "zipf"} {
+		addrs := randomAddrs(1 << 16)
+		if dist == "zipf" {
+			addrs = zipfAddrs(1 << 16)
+		}
+		for _, pol := range []string{"us-icts", "fcc-covered", "eu-residency", "concentration", "all"} {
+			b.Run("addrs="+dist+"/policy="+pol, func(b *testing.B) {
+				set, err := compilePolicies([]string{pol}, "", eng.Catalog())
+				if err != nil {
+					b.Fatal(err)
+				}
+				plain := &ipPrinter{eng: eng, w: bufio.NewWriterSize(io.Discard, 256*1024), mode: outJSON}
+				with := &ipPrinter{eng: eng, w: bufio.NewWriterSize(io.Discard, 256*1024), mode: outJSON}
+				with.pol = newIPPolicy(eng, newPolicyRun(set, 0), false)
+				for _, a := range addrs { // warm the caches
+					plain.addr(a)
+					with.addr(a)
+				}
+				var tPlain, tWith time.Duration
+				n, off := 0, 0
+				for b.Loop() {
+					part := addrs[off : off+batch]
+					off = (off + batch) % len(addrs)
+					first, second := plain, with
+					if n%2 == 1 {
+						first, second = with, plain
+					}
+					t0 := time.Now()
+					for _, a := range part {
+						first.addr(a)
+					}
+					t1 := time.Now()
+					for _, a := range part {
+						second.addr(a)
+					}
+					t2 := time.Now()
+					if n%2 == 0 {
+						tPlain, tWith = tPlain+t1.Sub(t0), tWith+t2.Sub(t1)
+					} else {
+						tWith, tPlain = tWith+t1.Sub(t0), tPlain+t2.Sub(t1)
+					}
+					n++
+				}
+				addrsDone := float64(n * batch)
+				b.ReportMetric(float64(tPlain.Nanoseconds())/addrsDone, "ns/addr-plain")
+				b.ReportMetric(float64(tWith.Nanoseconds())/addrsDone, "ns/addr-policy")
+				b.ReportMetric(100*(float64(tWith)/float64(tPlain)-1), "%overhead")
+			})
+		}
+	}
+}
+
+// zipfAddrs returns n addresses in the style of traffic logs: a few
+// thousand /24 networks spread over the address space, drawn with a Zipf
+// distribution (a few networks carry most addresses).
+func zipfAddrs(n int) []netip.Addr {
+	rng := rand.New(rand.NewPCG(3, 4))
+	nets := randomAddrs(4000)
+	z := rand.NewZipf(rng, 1.1, 1, uint64(len(nets)-1))
+	out := make([]netip.Addr, n)
+	for i := range out {
+		b := nets[z.Uint64()].As16()
+		b[15] = byte(rng.IntN(256))
+		out[i] = netip.AddrFrom16(b).Unmap()
+	}
+	return out
+}
+
+// BenchmarkIPStreamPolicyOverhead measures the whole "sovmap ip --json"
+// command on standard input, without and with --policy, alternately: one
+// op is one run of each over the same million addresses, either spread
+// uniformly over the address space (the worst case for the per-route
+// cache: nearly every address is a new route) or drawn as in traffic logs
+// (zipf). It reports addresses per second and the overhead in percent.
+//
+//	go test -run '^$' -bench IPStreamPolicyOverhead -benchtime 5x ./internal/cli
+func BenchmarkIPStreamPolicyOverhead(b *testing.B) {
+	inputs := map[string][]byte{}
+	for name, addrs := range map[string][]netip.Addr{"uniform": randomAddrs(streamN), "zipf": zipfAddrs(streamN)} {
+		var in bytes.Buffer
+		for _, a := range addrs {
+			in.WriteString(a.String())
+			in.WriteByte('\n')
+		}
+		inputs[name] = in.Bytes()
+	}
+	for _, dist := range []string{"uniform", "zipf"} {
+		for _, pol := range []string{"us-icts", "fcc-covered", "eu-residency", "all"} {
+			b.Run("addrs="+dist+"/policy="+pol, func(b *testing.B) {
+				input := inputs[dist]
+				var tPlain, tWith time.Duration
+				n := 0
+				runOnce := func(args ...string) time.Duration {
+					t0 := time.Now()
+					if code := Run(context.Background(), args, bytes.NewReader(input), io.Discard, io.Discard); code != 0 {
+						b.Fatalf("sovmap %v: exit %d", args, code)
+					}
+					return time.Since(t0)
+				}
+				for b.Loop() {
+					if n%2 == 0 {
+						tPlain += runOnce("ip", "--json")
+						tWith += runOnce("ip", "--json", "--policy", pol)
+					} else {
+						tWith += runOnce("ip", "--json", "--policy", pol)
+						tPlain += runOnce("ip", "--json")
+					}
+					n++
+				}
+				addrs := float64(n) * streamN
+				b.ReportMetric(addrs/tPlain.Seconds()/1e6, "Maddr/s-plain")
+				b.ReportMetric(addrs/tWith.Seconds()/1e6, "Maddr/s-policy")
+				b.ReportMetric(100*(float64(tWith)/float64(tPlain)-1), "%overhead")
+			})
+		}
+	}
+}
+
+// TestIPRecordMap checks that the map built from an attribution record is
+// the one its JSON gives.
+func TestIPRecordMap(t *testing.T) {
+	var df dataFlags
+	eng, _, err := df.engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range append(randomAddrs(5000), netip.MustParseAddr("47.88.1.1"), netip.MustParseAddr("2a00:1450:4001::1")) {
+		b := eng.AppendJSON(nil, a)
+		want, err := policy.RecordJSON(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := eng.Attribute(a)
+		addr, prefix := recordAddr(b)
+		if got := ipRecordMap(&r, string(addr), string(prefix)); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: ipRecordMap = %v\nwant %v (update ipRecordMap when the record gains a field)", a, got, want)
+		}
+	}
+}
+
+func TestAppendFindings(t *testing.T) {
+	fs := []policy.Finding{
+		{Rule: "a/b", Title: "T <&>", Severity: policy.SeverityHigh, Message: "m \"q\" \u2028 é", Policy: "a",
+			Evidence: map[string]any{"z": 1, "a": "x", "n": nil, "f": 0.5}, Source: policy.Source{Title: "S", URL: "https://x/?a=1&b=2", Date: "2024-01-01"}},
+		{Rule: "c", Severity: policy.SeverityInfo},
+	}
+	want, err := json.Marshal(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendFindings(nil, fs); string(got) != string(want) {
+		t.Errorf("appendFindings =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// streamN is the number of addresses of BenchmarkIPStreamPolicyOverhead.
+const streamN = 1000000

@@ -1,0 +1,183 @@
+package screen
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestReadCSV(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, column string
+		want             []Item
+		wantErr          string
+	}{
+		{"vendor and manufacturer columns", "Vendor ID,Vendor Name,Manufacturer\nV1,Cisco,Huawei\nV2,,Dahua\n", "",
+			[]Item{{Name: "Cisco", Field: "Vendor Name", Line: 2}, {Name: "Huawei", Field: "Manufacturer", Line: 2}, {Name: "Dahua", Field: "Manufacturer", Line: 3}}, ""},
+		{"semicolons and a BOM", "\ufeffSupplier;Amount\nZTE Corporation;12\n", "",
+			[]Item{{Name: "ZTE Corporation", Field: "Supplier", Line: 2}}, ""},
+		{"tabs and quotes", "name\tnote\n\"Hytera, Inc.\"\tx\n", "",
+			[]Item{{Name: "Hytera, Inc.", Field: "name", Line: 2}}, ""},
+		{"one column without header", "Huawei\nCisco\n\n", "",
+			[]Item{{Name: "Huawei", Field: "column 1", Line: 1}, {Name: "Cisco", Field: "column 1", Line: 2}}, ""},
+		{"column by name", "a,b,Party\n1,2,Dahua\n", "party",
+			[]Item{{Name: "Dahua", Field: "Party", Line: 2}}, ""},
+		{"column by number, no header", "1,Dahua\n2,Cisco\n", "2",
+			[]Item{{Name: "Dahua", Field: "column 2", Line: 1}, {Name: "Cisco", Field: "column 2", Line: 2}}, ""},
+		{"column by number with a header", "id,Company\n1,Dahua\n", "2",
+			[]Item{{Name: "Dahua", Field: "Company", Line: 2}}, ""},
+		{"multi-line field keeps record lines", "company,comment\n\"Huawei\",\"two\nlines\"\nDahua,x\n", "",
+			[]Item{{Name: "Huawei", Field: "company", Line: 2}, {Name: "Dahua", Field: "company", Line: 4}}, ""},
+		{"short rows", "vendor,x\n\nHuawei\n", "", []Item{{Name: "Huawei", Field: "vendor", Line: 3}}, ""},
+		{"vendor number is not a name", "Vendor Number,Amount\n1,2\n", "", nil, "cannot tell which column"},
+		{"unknown column", "a,b\n1,2\n", "vendor", nil, `no column "vendor"`},
+		{"column 0", "a\n", "0", nil, "columns count from 1"},
+		{"empty", "", "", nil, ""},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			got, err := ReadCSV(strings.NewReader(test.in), test.column)
+			if test.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), test.wantErr) {
+					t.Errorf("ReadCSV error = %v, want %q", err, test.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(test.want, got); diff != "" {
+				t.Errorf("ReadCSV mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReadCycloneDX(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open("testdata/sbom.cdx.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	items, format, err := Read(f, "")
+	if err != nil || format != FormatCycloneDX {
+		t.Fatalf("Read(sbom) = %v, %q", err, format)
+	}
+	var got []string
+	for _, it := range items {
+		got = append(got, it.Path+"="+it.Name+" ("+it.Field+", "+it.Context+")")
+	}
+	want := []string{
+		"metadata.supplier.name=Example Integrator GmbH (supplier, )",
+		"metadata.manufacturer.name=Example Cameras Ltd (manufacturer, )",
+		"metadata.component.supplier.name=Example Integrator GmbH (supplier, Lobby camera kit@2.1)",
+		"metadata.component.name=Lobby camera kit (name, Lobby camera kit@2.1)",
+		"components[0].supplier.name=Hangzhou Hikvision Digital Technology Co., Ltd. (supplier, IPC firmware@5.7.3)",
+		"components[0].manufacturer.name=EZVIZ Inc. (manufacturer, IPC firmware@5.7.3)",
+		"components[0].name=IPC firmware (name, IPC firmware@5.7.3)",
+		"components[1].publisher=Huawei Technologies Co., Ltd. (publisher, com.huawei.hms/push@6.11.0)",
+		"components[1].group=com.huawei.hms (group, com.huawei.hms/push@6.11.0)",
+		"components[1].name=push (name, com.huawei.hms/push@6.11.0)",
+		"components[2].authors[0].name=The OpenSSL Project Authors (author, openssl@3.0.13)",
+		"components[2].name=openssl (name, openssl@3.0.13)",
+		"components[2].components[0].author=Jean-loup Gailly and Mark Adler (author, zlib@1.3.1)",
+		"components[2].components[0].name=zlib (name, zlib@1.3.1)",
+		"components[3].manufacturer.name=海能达通信股份有限公司 (manufacturer, Radio handset PD985)",
+		"components[3].name=Radio handset PD985 (name, Radio handset PD985)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ReadCycloneDX mismatch (-want +got):\n%s", diff)
+	}
+	// Screening finds Hikvision twice, Huawei twice (publisher and Maven
+	// group) and Hytera.
+	hits := map[string]int{}
+	for _, r := range NewMatcher(embedded(t)).Screen(items) {
+		if r.Status() == StatusHit {
+			hits[r.Matches[0].Entity.ID]++
+		}
+	}
+	if diff := cmp.Diff(map[string]int{"hikvision": 2, "huawei": 2, "hytera": 1}, hits); diff != "" {
+		t.Errorf("SBOM hits mismatch (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{`{"bomFormat":"SPDX"}`, `{"bomFormat":`, `{"bomFormat":"CycloneDX","components":{}}`} {
+		if _, err := ReadCycloneDX(strings.NewReader(bad)); err == nil {
+			t.Errorf("ReadCycloneDX(%s) = nil error", bad)
+		}
+	}
+}
+
+func TestReadSniffsCSV(t *testing.T) {
+	t.Parallel()
+	f, err := os.Open("testdata/vendors.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	items, format, err := Read(f, "")
+	if err != nil || format != FormatCSV {
+		t.Fatalf("Read(vendors.csv) = %v, %q", err, format)
+	}
+	if len(items) != 13 {
+		t.Errorf("Read(vendors.csv) = %d items, want 13 (vendor names and manufacturers)", len(items))
+	}
+}
+
+// FuzzReadCSV checks that no input panics the CSV reader and that every item
+// has a name and a line.
+func FuzzReadCSV(f *testing.F) {
+	b, _ := os.ReadFile("testdata/vendors.csv")
+	f.Add(string(b), "")
+	f.Add("Huawei\n", "1")
+	f.Add("a;b\n\"x;\"\"y\";z\n", "b")
+	f.Add("\ufeffvendor\n\"unterminated\n", "")
+	f.Fuzz(func(t *testing.T, in, column string) {
+		items, err := ReadCSV(strings.NewReader(in), column)
+		if err != nil {
+			return
+		}
+		for _, it := range items {
+			if it.Name == "" || it.Line < 1 {
+				t.Fatalf("item %+v without name or line", it)
+			}
+		}
+	})
+}
+
+// FuzzReadCycloneDX checks that no input panics the SBOM reader.
+func FuzzReadCycloneDX(f *testing.F) {
+	b, _ := os.ReadFile("testdata/sbom.cdx.json")
+	f.Add(string(b))
+	f.Add(`{"bomFormat":"CycloneDX","components":[{"components":[{"components":[{"name":"x"}]}]}]}`)
+	f.Add(`{"bomFormat":"CycloneDX","metadata":{"manufacture":{"name":"Dahua"}}}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		items, err := ReadCycloneDX(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for _, it := range items {
+			if it.Name == "" || it.Path == "" {
+				t.Fatalf("item %+v without name or path", it)
+			}
+		}
+	})
+}
+
+// FuzzMatch checks that normalising and matching any name never panics and
+// that scores stay within 0 and 1.
+func FuzzMatch(f *testing.F) {
+	m := NewMatcher(embedded(f))
+	for _, s := range []string{"Huawei Technologies Co., Ltd.", "ＨＵＡＷＥＩ", "大华银行", "АО Лаборатория Касперского", "S.A.", "", "Hikvison Digital"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, mt := range m.Match(s) {
+			if mt.Score <= 0 || mt.Score > 1 || mt.Why == "" {
+				t.Fatalf("Match(%q) = %+v", s, mt)
+			}
+		}
+	})
+}

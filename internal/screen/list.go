@@ -1,0 +1,308 @@
+package screen
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// A Source is a document that supports an entry, a name or a relation.
+type Source struct {
+	ID    string `yaml:"id"`
+	URL   string `yaml:"url"`
+	Date  string `yaml:"date"` // YYYY-MM-DD: published, or read for a live page
+	Title string `yaml:"title"`
+}
+
+// A ListInfo describes a restricted-entity list.
+type ListInfo struct {
+	ID        string `yaml:"id"`
+	Name      string `yaml:"name"`
+	Authority string `yaml:"authority"`
+	URL       string `yaml:"url"`
+	Note      string `yaml:"note"`
+}
+
+// A Listing is an entity's entry on a list.
+type Listing struct {
+	List   string `yaml:"list"`   // list ID
+	Name   string `yaml:"name"`   // the entry's name when it differs from the entity's
+	Since  string `yaml:"since"`  // YYYY-MM-DD: when the entry was added
+	Scope  string `yaml:"scope"`  // what the entry covers, in the list's words
+	Source string `yaml:"source"` // source ID
+}
+
+// Name kinds of an entity's own names.
+const (
+	KindLegal      = "legal"       // a registered name
+	KindAlias      = "alias"       // another name of the same company
+	KindFormerName = "former-name" // a name the company used to have
+	KindBrand      = "brand"       // a trade name of the company itself
+	KindAcronym    = "acronym"     // letters (ZTE, DJI): matched as a whole word only
+)
+
+// A Name is one of an entity's own names.
+type Name struct {
+	Name   string `yaml:"name"`
+	Kind   string `yaml:"kind"`
+	Lang   string `yaml:"lang"` // BCP 47 tag when not English: zh-Hans, zh-Hant, ru
+	Weak   bool   `yaml:"weak"` // a common word: inside a longer name only a near miss
+	Source string `yaml:"source"`
+}
+
+// Relations of a related company to a listed entity.
+const (
+	RelSubsidiary = "subsidiary" // controlled by the entity
+	RelBrand      = "brand"      // a trade name of the entity's products
+	RelAffiliate  = "affiliate"  // a parent or sister company (under common control)
+	RelFormer     = "former"     // no longer related (sold): shown as a near miss
+)
+
+// Related is a company or brand tied to a listed entity.
+type Related struct {
+	Name        string   `yaml:"name"`
+	Aliases     []string `yaml:"aliases"`
+	WeakAliases []string `yaml:"weak_aliases"` // common words: inside a longer name only a near miss
+	Relation    string   `yaml:"relation"`
+	Until       string   `yaml:"until"` // for former: when the tie ended
+	Note        string   `yaml:"note"`
+	Source      string   `yaml:"source"`
+}
+
+// CatalogLinks ties an entity to company IDs of sovmap's catalog.
+type CatalogLinks struct {
+	Entity []string `yaml:"entity"` // the listed company itself
+	Group  []string `yaml:"group"`  // its group holding: the companies below are affiliates
+}
+
+// An Entity is a company named on one or more lists.
+type Entity struct {
+	ID       string       `yaml:"id"`
+	Name     string       `yaml:"name"` // as the (first) list names it
+	Country  string       `yaml:"country"`
+	Note     string       `yaml:"note"`
+	Listings []Listing    `yaml:"listings"`
+	Names    []Name       `yaml:"names"`
+	Related  []Related    `yaml:"related"`
+	Catalog  CatalogLinks `yaml:"catalog"`
+}
+
+// Data is the content of one list file.
+type Data struct {
+	Lists    []ListInfo `yaml:"lists"`
+	Sources  []Source   `yaml:"sources"`
+	Entities []Entity   `yaml:"entities"`
+}
+
+// Lists is the checked union of list files. It is immutable.
+type Lists struct {
+	lists    map[string]*ListInfo
+	listIDs  []string
+	sources  map[string]*Source
+	entities []*Entity
+	byID     map[string]*Entity
+}
+
+//go:embed data/*.yaml
+var dataFiles embed.FS
+
+// Parse decodes one list file; unknown fields are errors. Name is used in
+// errors.
+func Parse(name string, r io.Reader) (Data, error) {
+	var d Data
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&d); err != nil {
+		if errors.Is(err, io.EOF) {
+			return d, nil
+		}
+		return d, fmt.Errorf("screen: list %s: %w", name, err)
+	}
+	return d, nil
+}
+
+// Embedded returns the lists embedded in sovmap (internal/screen/data).
+func Embedded() (*Lists, error) {
+	var all []Data
+	err := fs.WalkDir(dataFiles, "data", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := dataFiles.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		data, err := Parse(path, bytes.NewReader(b))
+		if err != nil {
+			return err
+		}
+		all = append(all, data)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return New(all...)
+}
+
+// New merges list files and checks them: every listing, name and related
+// company cites a known source; sources have an http(s) URL and a date;
+// listings name a known list and a date; IDs are unique. All problems are
+// returned together.
+func New(data ...Data) (*Lists, error) {
+	l := &Lists{lists: map[string]*ListInfo{}, sources: map[string]*Source{}, byID: map[string]*Entity{}}
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, d := range data {
+		for i := range d.Lists {
+			li := d.Lists[i]
+			if _, dup := l.lists[li.ID]; dup {
+				bad("list %s: defined twice", li.ID)
+			}
+			l.lists[li.ID] = &li
+		}
+		for i := range d.Sources {
+			s := d.Sources[i]
+			if _, dup := l.sources[s.ID]; dup {
+				bad("source %s: defined twice", s.ID)
+			}
+			l.sources[s.ID] = &s
+		}
+	}
+	for id, li := range l.lists {
+		if li.Name == "" || !isURL(li.URL) {
+			bad("list %s: name and an http(s) url are required", id)
+		}
+		l.listIDs = append(l.listIDs, id)
+	}
+	sort.Strings(l.listIDs)
+	for id, s := range l.sources {
+		if id == "" {
+			bad("source with no id")
+		}
+		if !isURL(s.URL) {
+			bad("source %s: url %q is not an http(s) URL", id, s.URL)
+		}
+		if !validDate(s.Date) {
+			bad("source %s: date %q is not YYYY-MM-DD", id, s.Date)
+		}
+		if s.Title == "" {
+			bad("source %s: no title", id)
+		}
+	}
+	checkSource := func(what, id string) {
+		if id == "" {
+			bad("%s: no source", what)
+		} else if _, ok := l.sources[id]; !ok {
+			bad("%s: unknown source %q", what, id)
+		}
+	}
+	kinds := []string{KindLegal, KindAlias, KindFormerName, KindBrand, KindAcronym}
+	rels := []string{RelSubsidiary, RelBrand, RelAffiliate, RelFormer}
+	for _, d := range data {
+		for i := range d.Entities {
+			e := d.Entities[i]
+			what := "entity " + e.ID
+			if e.ID == "" || e.Name == "" {
+				bad("%s: id and name are required", what)
+			}
+			if _, dup := l.byID[e.ID]; dup {
+				bad("%s: defined twice", what)
+			}
+			if len(e.Listings) == 0 {
+				bad("%s: no listing", what)
+			}
+			for _, ls := range e.Listings {
+				w := fmt.Sprintf("%s listing %s", what, ls.List)
+				if _, ok := l.lists[ls.List]; !ok {
+					bad("%s: unknown list", w)
+				}
+				if !validDate(ls.Since) {
+					bad("%s: since %q is not YYYY-MM-DD", w, ls.Since)
+				}
+				if ls.Scope == "" {
+					bad("%s: no scope", w)
+				}
+				checkSource(w, ls.Source)
+			}
+			for _, n := range e.Names {
+				w := fmt.Sprintf("%s name %q", what, n.Name)
+				if !slices.Contains(kinds, n.Kind) {
+					bad("%s: kind %q: want one of %s", w, n.Kind, strings.Join(kinds, ", "))
+				}
+				if Normalize(n.Name) == "" {
+					bad("%s: nothing left after normalisation", w)
+				}
+				checkSource(w, n.Source)
+			}
+			for _, r := range e.Related {
+				w := fmt.Sprintf("%s related %q", what, r.Name)
+				if !slices.Contains(rels, r.Relation) {
+					bad("%s: relation %q: want one of %s", w, r.Relation, strings.Join(rels, ", "))
+				}
+				if r.Relation == RelFormer && !validDate(r.Until) {
+					bad("%s: a former relation needs until (YYYY-MM-DD)", w)
+				}
+				for _, a := range slices.Concat([]string{r.Name}, r.Aliases, r.WeakAliases) {
+					if Normalize(a) == "" {
+						bad("%s: name %q: nothing left after normalisation", w, a)
+					}
+				}
+				checkSource(w, r.Source)
+			}
+			l.entities = append(l.entities, &e)
+			l.byID[e.ID] = &e
+		}
+	}
+	if len(errs) > 0 {
+		sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+		return nil, fmt.Errorf("screen: %w", errors.Join(errs...))
+	}
+	sort.Slice(l.entities, func(i, j int) bool { return l.entities[i].ID < l.entities[j].ID })
+	return l, nil
+}
+
+// Entities returns the entities, sorted by ID.
+func (l *Lists) Entities() []*Entity { return l.entities }
+
+// Entity returns an entity by ID.
+func (l *Lists) Entity(id string) (*Entity, bool) { e, ok := l.byID[id]; return e, ok }
+
+// List returns a list by ID.
+func (l *Lists) List(id string) (*ListInfo, bool) { li, ok := l.lists[id]; return li, ok }
+
+// ListIDs returns the IDs of the lists, sorted.
+func (l *Lists) ListIDs() []string { return l.listIDs }
+
+// Source returns a source by ID.
+func (l *Lists) Source(id string) (*Source, bool) { s, ok := l.sources[id]; return s, ok }
+
+// SourceURL returns the URL of a source, or "" if it is unknown.
+func (l *Lists) SourceURL(id string) string {
+	if s, ok := l.sources[id]; ok {
+		return s.URL
+	}
+	return ""
+}
+
+func isURL(s string) bool { return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://") }
+
+func validDate(d string) bool {
+	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
+		return false
+	}
+	for i, r := range d {
+		if i != 4 && i != 7 && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}

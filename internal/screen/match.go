@@ -1,0 +1,526 @@
+package screen
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Match statuses.
+const (
+	StatusHit      = "hit"       // the name is a listed entity, or its subsidiary, brand or affiliate
+	StatusNearMiss = "near-miss" // the name resembles one, or names a former subsidiary: a person should look
+)
+
+// Match methods.
+const (
+	MethodExact    = "exact"    // equal after normalisation
+	MethodContains = "contains" // the listed name is a whole word (or words) of the name
+	MethodFuzzy    = "fuzzy"    // similar words, scored
+)
+
+// A Match ties a screened name to a listed entity.
+type Match struct {
+	Entity   *Entity
+	Status   string  // StatusHit or StatusNearMiss
+	Method   string  // MethodExact, MethodContains or MethodFuzzy
+	Score    float64 // name similarity, 0 to 1
+	Matched  string  // the list's name that matched
+	Relation string  // "entity" for the entity's own names, else RelSubsidiary, RelBrand, RelAffiliate, RelFormer
+	Why      string  // the explanation, in words
+	Source   string  // source ID of the matched name or relation
+
+	words int // words of the matched name
+}
+
+// variant is one name the matcher compares against.
+type variant struct {
+	name     string
+	tokens   []string
+	han      bool // a single run of Han characters
+	weak     bool
+	acronym  bool
+	kind     string // name kind, for the entity's own names
+	entity   *Entity
+	related  *Related // nil for the entity's own names
+	source   string
+	distinct float64 // total weight of the variant's tokens
+}
+
+// A Matcher matches names against lists. It is immutable and safe for
+// concurrent use.
+type Matcher struct {
+	lists    *Lists
+	variants []*variant
+	exact    map[string][]*variant // normalised name → variants
+}
+
+// Thresholds of the fuzzy match.
+const (
+	fuzzyHit      = 0.85 // score at or above which a fuzzy match is a hit
+	fuzzyNear     = 0.75 // coverage of the listed name's distinctive words for a near miss
+	tokenSimFloor = 0.8  // similarity at which two words are taken as the same word, misspelt
+	tokenSimHit   = 0.9  // similarity every distinctive word needs for a fuzzy hit
+)
+
+// NewMatcher returns a matcher over the lists.
+func NewMatcher(l *Lists) *Matcher {
+	m := &Matcher{lists: l, exact: map[string][]*variant{}}
+	add := func(v *variant) {
+		v.tokens = Tokens(v.name)
+		if len(v.tokens) == 0 {
+			return
+		}
+		v.han = len(v.tokens) == 1 && isHanWord(v.tokens[0])
+		if !v.han && !v.acronym && allGeneric(v.tokens) {
+			// "China Mobile", "Pacific Network": words many companies
+			// share; exact only, else a near miss.
+			v.weak = true
+		}
+		for _, t := range v.tokens {
+			v.distinct += weight(t)
+		}
+		m.variants = append(m.variants, v)
+		key := strings.Join(v.tokens, " ")
+		m.exact[key] = append(m.exact[key], v)
+	}
+	for _, e := range l.entities {
+		add(&variant{name: e.Name, kind: KindLegal, entity: e, source: e.Listings[0].Source})
+		for _, ls := range e.Listings {
+			if ls.Name != "" {
+				add(&variant{name: ls.Name, kind: KindLegal, entity: e, source: ls.Source})
+			}
+		}
+		for _, n := range e.Names {
+			add(&variant{name: n.Name, kind: n.Kind, weak: n.Weak, acronym: n.Kind == KindAcronym, entity: e, source: n.Source})
+		}
+		for i := range e.Related {
+			r := &e.Related[i]
+			for _, n := range slices.Concat([]string{r.Name}, r.Aliases) {
+				add(&variant{name: n, entity: e, related: r, source: r.Source})
+			}
+			for _, n := range r.WeakAliases {
+				add(&variant{name: n, weak: true, entity: e, related: r, source: r.Source})
+			}
+		}
+	}
+	return m
+}
+
+// Lists returns the lists the matcher matches against.
+func (m *Matcher) Lists() *Lists { return m.lists }
+
+// Match returns the entities a name matches, at most one match per entity
+// (the best), hits first, then by score.
+func (m *Matcher) Match(name string) []Match {
+	in := Tokens(name)
+	if len(in) == 0 {
+		return nil
+	}
+	best := map[string]Match{}
+	former := map[string]Match{} // the most specific former-subsidiary match per entity
+	consider := func(mt Match) {
+		mt.Status = StatusHit
+		if mt.Relation == RelFormer {
+			mt.Status = StatusNearMiss
+			if prev, ok := former[mt.Entity.ID]; !ok || mt.words > prev.words {
+				former[mt.Entity.ID] = mt
+			}
+		}
+		if prev, ok := best[mt.Entity.ID]; ok && !better(mt, prev) {
+			return
+		}
+		best[mt.Entity.ID] = mt
+	}
+	near := func(mt Match) {
+		mt.Status = StatusNearMiss
+		if prev, ok := best[mt.Entity.ID]; ok && !better(mt, prev) {
+			return
+		}
+		best[mt.Entity.ID] = mt
+	}
+	key := strings.Join(in, " ")
+	if vs := m.exact[key]; len(vs) > 0 {
+		// Of the names that normalise alike, prefer per entity the one
+		// written as the input is, else the shortest.
+		raw := strings.TrimSpace(name)
+		chosen := map[string]*variant{}
+		for _, v := range vs {
+			c := chosen[v.entity.ID]
+			switch {
+			case c == nil, strings.EqualFold(v.name, raw) && !strings.EqualFold(c.name, raw),
+				!strings.EqualFold(c.name, raw) && len(v.name) < len(c.name):
+				chosen[v.entity.ID] = v
+			}
+		}
+		for _, v := range vs {
+			if chosen[v.entity.ID] != v {
+				continue
+			}
+			how := "the name is "
+			if !strings.EqualFold(v.name, raw) {
+				how = "but for legal form, case and punctuation, the name is "
+			}
+			consider(v.match(MethodExact, 1, how+v.describe()))
+		}
+	}
+	for _, v := range m.variants {
+		if strings.Join(v.tokens, " ") == key {
+			continue
+		}
+		switch {
+		case v.acronym:
+			if slices.Contains(in, v.tokens[0]) {
+				consider(v.match(MethodContains, 0.9, fmt.Sprintf("the name has the word %q, %s", v.tokens[0], v.describe())))
+			}
+		case v.han:
+			if hanContains(in, v.tokens[0]) {
+				mt := v.match(MethodContains, 0.9, fmt.Sprintf("the name contains %s, %s", v.name, v.describe()))
+				if v.weak {
+					mt.Score = 0.6
+					mt.Why = fmt.Sprintf("the name contains %s, a common word that is also %s", v.name, v.describe())
+					near(mt)
+				} else {
+					consider(mt)
+				}
+			}
+		default:
+			if containsRun(in, v.tokens) {
+				mt := v.match(MethodContains, 0.9, fmt.Sprintf("the name contains %q, %s", strings.Join(v.tokens, " "), v.describe()))
+				if v.weak {
+					mt.Score = 0.6
+					mt.Why = fmt.Sprintf("the name contains %q, a common name that is also %s", strings.Join(v.tokens, " "), v.describe())
+					near(mt)
+				} else {
+					consider(mt)
+				}
+				continue
+			}
+			if v.weak {
+				continue // a common word: only as a whole word of the name
+			}
+			if mt, ok := v.fuzzy(in); ok {
+				if mt.Status == StatusHit {
+					consider(mt)
+				} else {
+					near(mt)
+				}
+			}
+		}
+	}
+	// A name of a former subsidiary ("Huawei Marine Networks") is not a hit
+	// because it also contains a shorter listed name ("Huawei").
+	for id, f := range former {
+		if b := best[id]; b.Status == StatusHit && b.Method == MethodContains && f.words > b.words {
+			f.Why += fmt.Sprintf(" (the name also contains %q, which alone would be a hit)", b.Matched)
+			best[id] = f
+		}
+	}
+	out := make([]Match, 0, len(best))
+	for _, mt := range best {
+		out = append(out, mt)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if better(out[i], out[j]) != better(out[j], out[i]) {
+			return better(out[i], out[j])
+		}
+		return out[i].Entity.ID < out[j].Entity.ID
+	})
+	return out
+}
+
+// better reports whether a is a better match than b: a hit beats a near miss,
+// then the higher score wins, then the closer relation.
+func better(a, b Match) bool {
+	if (a.Status == StatusHit) != (b.Status == StatusHit) {
+		return a.Status == StatusHit
+	}
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	return relRank(a.Relation) < relRank(b.Relation)
+}
+
+func relRank(r string) int {
+	switch r {
+	case "entity":
+		return 0
+	case RelSubsidiary:
+		return 1
+	case RelBrand:
+		return 2
+	case RelAffiliate:
+		return 3
+	}
+	return 4
+}
+
+func (v *variant) match(method string, score float64, why string) Match {
+	rel := "entity"
+	if v.related != nil {
+		rel = v.related.Relation
+	}
+	return Match{Entity: v.entity, Method: method, Score: score, Matched: v.name, Relation: rel, Why: why, Source: v.source, words: len(v.tokens)}
+}
+
+// describe says what the variant is to the listed entity.
+func (v *variant) describe() string {
+	e := v.entity.Name
+	if v.related == nil {
+		switch v.kind {
+		case KindLegal:
+			if v.name == e {
+				return "the listed name of " + e
+			}
+			return fmt.Sprintf("the legal name %q of %s", v.name, e)
+		case KindFormerName:
+			return fmt.Sprintf("the former name %q of %s", v.name, e)
+		case KindBrand:
+			return fmt.Sprintf("the brand %q of %s", v.name, e)
+		case KindAcronym:
+			return fmt.Sprintf("the short name %q of %s", v.name, e)
+		default:
+			return fmt.Sprintf("the alias %q of %s", v.name, e)
+		}
+	}
+	r := v.related
+	as := ""
+	if v.name != r.Name {
+		as = fmt.Sprintf(" (as %q)", v.name)
+	}
+	note := ""
+	if r.Note != "" {
+		note = ": " + r.Note
+	}
+	switch r.Relation {
+	case RelSubsidiary:
+		return fmt.Sprintf("%s%s, a subsidiary of %s%s", r.Name, as, e, note)
+	case RelBrand:
+		return fmt.Sprintf("%s%s, a brand of %s%s", r.Name, as, e, note)
+	case RelAffiliate:
+		return fmt.Sprintf("%s%s, an affiliate of %s%s", r.Name, as, e, note)
+	default:
+		return fmt.Sprintf("%s%s, a former subsidiary of %s until %s%s", r.Name, as, e, r.Until, note)
+	}
+}
+
+// containsRun reports whether the words of sub appear together, in order, in
+// words.
+func containsRun(words, sub []string) bool {
+	if len(sub) == 0 || len(sub) > len(words) {
+		return false
+	}
+	for i := 0; i+len(sub) <= len(words); i++ {
+		if slices.Equal(words[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// hanContains reports whether a Han word of words contains han.
+func hanContains(words []string, han string) bool {
+	for _, w := range words {
+		if isHanWord(w) && strings.Contains(w, han) {
+			return true
+		}
+	}
+	return false
+}
+
+// genericWords are words that many unrelated companies share: they count for
+// little in a fuzzy match. Place names are among them.
+var genericWords = map[string]bool{
+	"technology": true, "technologies": true, "tech": true, "communications": true, "communication": true,
+	"telecommunication": true, "telecommunications": true, "telecom": true, "digital": true,
+	"network": true, "networks": true, "international": true, "electronics": true, "electronic": true,
+	"systems": true, "system": true, "group": true, "holding": true, "holdings": true,
+	"investment": true, "investments": true, "trading": true, "industrial": true, "industries": true,
+	"science": true, "sciences": true, "information": true, "intelligent": true, "device": true,
+	"devices": true, "security": true, "video": true, "services": true, "service": true,
+	"solutions": true, "software": true, "cloud": true, "computing": true, "operations": true,
+	"equipment": true, "innovations": true, "innovation": true, "aviation": true, "robotics": true,
+	"robot": true, "lab": true, "labs": true, "global": true, "mobile": true, "data": true,
+	"china": true, "chinese": true, "shenzhen": true, "hangzhou": true, "zhejiang": true,
+	"beijing": true, "shanghai": true, "guangdong": true, "hong": true, "kong": true, "usa": true,
+	"america": true, "americas": true, "us": true, "uk": true, "europe": true, "asia": true,
+	"pacific": true, "united": true, "sz": true,
+}
+
+func allGeneric(tokens []string) bool {
+	for _, t := range tokens {
+		if !genericWords[t] {
+			return false
+		}
+	}
+	return true
+}
+
+// weight is how much a word counts in a fuzzy match: its length, a quarter
+// of it for a generic word.
+func weight(w string) float64 {
+	n := float64(len([]rune(w)))
+	if genericWords[w] {
+		return n / 4
+	}
+	return n
+}
+
+// fuzzy compares the words of a name with the variant's. It returns a near
+// miss or a hit with the score and an explanation, and false when the name
+// does not resemble the variant.
+func (v *variant) fuzzy(in []string) (Match, bool) {
+	if v.han {
+		return Match{}, false
+	}
+	allGeneric := true
+	for _, t := range v.tokens {
+		if !genericWords[t] {
+			allGeneric = false
+		}
+	}
+	var (
+		distTotal, distGot float64 // distinctive words of the variant
+		genTotal, genGot   float64 // generic words of the variant
+		minDistinct        = 1.0
+		used               = make([]bool, len(in))
+		notes              []string
+		missing            []string
+		anyDistinctMatch   bool
+	)
+	for _, t := range v.tokens {
+		distinct := allGeneric || !genericWords[t]
+		n := float64(len([]rune(t)))
+		bestSim, bestJ := 0.0, -1
+		for j, w := range in {
+			if used[j] || isHanWord(w) {
+				continue
+			}
+			if s := similarity(t, w); s > bestSim {
+				bestSim, bestJ = s, j
+			}
+		}
+		if bestSim < tokenSimFloor {
+			bestSim, bestJ = 0, -1
+		}
+		if bestJ >= 0 {
+			used[bestJ] = true
+			if bestSim < 1 {
+				notes = append(notes, fmt.Sprintf("%q ≈ %q (%d edit%s)", in[bestJ], t, edits(in[bestJ], t), plural(edits(in[bestJ], t))))
+			}
+		} else {
+			missing = append(missing, t)
+		}
+		if distinct {
+			distTotal += n
+			distGot += n * bestSim
+			if bestSim < minDistinct {
+				minDistinct = bestSim
+			}
+			if bestSim >= tokenSimFloor && n >= 4 {
+				anyDistinctMatch = true
+			}
+		} else {
+			genTotal += n
+			genGot += n * bestSim
+		}
+	}
+	if distTotal == 0 || !anyDistinctMatch {
+		return Match{}, false
+	}
+	cd := distGot / distTotal
+	if cd < fuzzyNear {
+		return Match{}, false
+	}
+	cg := 1.0
+	if genTotal > 0 {
+		cg = genGot / genTotal
+	}
+	var inTotal, inGot float64
+	var extra []string
+	for j, w := range in {
+		inTotal += weight(w)
+		if used[j] {
+			inGot += weight(w)
+		} else {
+			extra = append(extra, w)
+		}
+	}
+	p := inGot / inTotal
+	score := (0.8*cd + 0.2*cg) * (0.7 + 0.3*p)
+	var why strings.Builder
+	fmt.Fprintf(&why, "the name resembles %s", v.describe())
+	if len(notes) > 0 {
+		fmt.Fprintf(&why, "; %s", strings.Join(notes, ", "))
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(&why, "; missing %s", strings.Join(missing, " "))
+	}
+	if len(extra) > 0 {
+		fmt.Fprintf(&why, "; other words %s", strings.Join(extra, " "))
+	}
+	mt := v.match(MethodFuzzy, round(score), why.String())
+	mt.Status = StatusNearMiss
+	if minDistinct >= tokenSimHit && cd >= 0.95 && score >= fuzzyHit {
+		mt.Status = StatusHit
+	}
+	return mt, true
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func round(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
+
+// similarity is 1 minus the edit distance over the longer length. Words of
+// three letters or fewer must be equal.
+func similarity(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) <= 3 || len(rb) <= 3 {
+		return 0
+	}
+	n := max(len(ra), len(rb))
+	return 1 - float64(levenshtein(ra, rb))/float64(n)
+}
+
+func edits(a, b string) int { return levenshtein([]rune(a), []rune(b)) }
+
+// levenshtein returns the edit distance of two words, counting an adjacent
+// transposition as one edit (optimal string alignment).
+func levenshtein(a, b []rune) int {
+	if len(a) == 0 {
+		return len(b)
+	}
+	if len(b) == 0 {
+		return len(a)
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}
