@@ -113,7 +113,7 @@ func (e *Engine) Attribute(addr netip.Addr) Record {
 	if e.routes == nil {
 		return rec
 	}
-	v, prefix, ok := e.find(addr)
+	v, prefix, _, ok := e.find(addr)
 	if !ok {
 		return rec
 	}
@@ -124,24 +124,28 @@ func (e *Engine) Attribute(addr netip.Addr) Record {
 
 // find returns the verdict and prefix of an address, taking the key-only
 // path when the verdict of the key is already cached.
-func (e *Engine) find(addr netip.Addr) (*verdict, netip.Prefix, bool) {
+func (e *Engine) find(addr netip.Addr) (*verdict, netip.Prefix, int, bool) {
 	if e.keyed != nil {
 		prefix, key, ok := e.keyed.LookupKey(addr)
 		if !ok {
-			return nil, prefix, false
+			return nil, prefix, -1, false
 		}
 		if key < len(e.cache) {
 			if v := e.cache[key].Load(); v != nil {
-				return v, prefix, true
+				return v, prefix, key, true
 			}
 		}
 	}
 	rt, key, ok := e.routes.Lookup(addr)
 	if !ok {
-		return nil, rt.Prefix, false
+		return nil, rt.Prefix, -1, false
 	}
-	return e.verdict(rt, key), rt.Prefix, true
+	return e.verdict(rt, key), rt.Prefix, key, true
 }
+
+// Keys returns the size of the dense range of route keys (see
+// [Engine.AppendJSONKey]).
+func (e *Engine) Keys() int { return len(e.cache) }
 
 func (e *Engine) verdict(rt Route, key int) *verdict {
 	if key >= len(e.cache) {
@@ -175,23 +179,33 @@ func (e *Engine) newVerdict(rt Route) *verdict {
 // does, without building the record: the part that depends only on the
 // route is encoded once per route and reused.
 func (e *Engine) AppendJSON(b []byte, addr netip.Addr) []byte {
+	b, _ = e.AppendJSONKey(b, addr)
+	return b
+}
+
+// AppendJSONKey is AppendJSON that also returns the key of the address's
+// route: records with the same key have the same fields after "prefix"
+// (and a prefix or none alike), so work that depends only on those fields
+// can be cached by key. Keys below [Engine.Keys] are dense; the key is -1
+// when the address has no route.
+func (e *Engine) AppendJSONKey(b []byte, addr netip.Addr) ([]byte, int) {
 	addr = addr.Unmap()
 	b = append(b, `{"ip":"`...)
 	b = addr.AppendTo(b)
 	b = append(b, '"')
 	if e.routes == nil {
-		return append(b, `,"confidence":"none"}`...)
+		return append(b, `,"confidence":"none"}`...), -1
 	}
-	v, prefix, ok := e.find(addr)
+	v, prefix, key, ok := e.find(addr)
 	if !ok {
-		return append(b, `,"confidence":"none"}`...)
+		return append(b, `,"confidence":"none"}`...), -1
 	}
 	if prefix.IsValid() {
 		b = append(b, `,"prefix":"`...)
 		b = prefix.AppendTo(b)
 		b = append(b, '"')
 	}
-	return append(b, v.tail...)
+	return append(b, v.tail...), key
 }
 
 func (v *verdict) fill(r *Record) {

@@ -266,9 +266,9 @@ func (p *ipPrinter) fail(input, msg string, lineNo int) {
 func (p *ipPrinter) addr(a netip.Addr) {
 	switch p.mode {
 	case outJSON:
-		b := p.eng.AppendJSON(p.buf[:0], a)
+		b, key := p.eng.AppendJSONKey(p.buf[:0], a)
 		if p.pol != nil {
-			b = p.pol.appendJSON(b, a)
+			b = p.pol.appendJSON(b, a, key)
 		}
 		b = append(b, '\n')
 		p.buf = b

@@ -431,6 +431,7 @@ type ipPolicy struct {
 	run       *policyRun
 	cacheable bool
 	cache     map[routeKey]*ipVerdict
+	dense     []*ipVerdict // by the engine's dense route key
 	located   []policy.Located // findings kept for SARIF
 	sarif     bool
 	seed      maphash.Seed
@@ -580,12 +581,30 @@ func tailStart(b []byte) (start int, hasPrefix bool) {
 
 // verdict evaluates the record of an address, whose JSON (as
 // Engine.AppendJSON gives it) is b.
-func (ip *ipPolicy) verdict(b []byte, a netip.Addr) *ipVerdict {
-	start, hasPrefix := tailStart(b)
+func (ip *ipPolicy) verdict(b []byte, a netip.Addr, rkey int) *ipVerdict {
 	if !ip.cacheable {
 		addr, prefix := recordAddr(b)
 		return ip.evaluate(a, string(addr), string(prefix))
 	}
+	// The engine's route key identifies the record's JSON after the prefix:
+	// a slice index, the cheapest cache there is.
+	if rkey >= 0 && rkey < ip.eng.Keys() {
+		if ip.dense == nil {
+			ip.dense = make([]*ipVerdict, ip.eng.Keys())
+		}
+		if v := ip.dense[rkey]; v != nil {
+			return v
+		}
+		v := ip.verdictSlow(b, a)
+		ip.dense[rkey] = v
+		return v
+	}
+	return ip.verdictSlow(b, a)
+}
+
+// verdictSlow evaluates a record, cached by a hash of its route JSON.
+func (ip *ipPolicy) verdictSlow(b []byte, a netip.Addr) *ipVerdict {
+	start, hasPrefix := tailStart(b)
 	tail := b[start:]
 	// The key is a 64-bit hash and the length of the route's JSON: small
 	// keys keep the cache in the processor's caches. Two routes collide
@@ -774,8 +793,8 @@ func substitute(s, addr, prefix string) string {
 
 // appendJSON appends the findings of a record to its JSON (b, as
 // Engine.AppendJSON gives it, without the newline).
-func (ip *ipPolicy) appendJSON(b []byte, a netip.Addr) []byte {
-	v := ip.verdict(b, a)
+func (ip *ipPolicy) appendJSON(b []byte, a netip.Addr, rkey int) []byte {
+	v := ip.verdict(b, a, rkey)
 	ip.use(v, "", "", false)
 	if len(v.suffix) == 0 {
 		return b
@@ -821,8 +840,8 @@ func recordAddr(b []byte) (addr, prefix []byte) {
 
 // findings returns the findings of an address for the text and SARIF outputs.
 func (ip *ipPolicy) findings(eng *attribution.Engine, a netip.Addr, buf []byte) ([]policy.Finding, []byte) {
-	buf = eng.AppendJSON(buf[:0], a)
-	v := ip.verdict(buf, a)
+	buf, rkey := eng.AppendJSONKey(buf[:0], a)
+	v := ip.verdict(buf, a, rkey)
 	addr, prefix := recordAddr(buf)
 	return ip.use(v, string(addr), string(prefix), true), buf
 }

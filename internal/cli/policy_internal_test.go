@@ -53,12 +53,17 @@ func TestIPPolicyCache(t *testing.T) {
 	}
 	fresh := newIPPolicy(eng, newPolicyRun(set, 0), false)
 	fresh.cacheable = false
+	hashed := newIPPolicy(eng, newPolicyRun(set, 0), false)
 	addrs := append(randomAddrs(20000), netip.MustParseAddr("47.88.1.1"), netip.MustParseAddr("66.102.241.1"), netip.MustParseAddr("2a00:1450:4001::1"))
 	findings := 0
 	for _, a := range addrs {
-		b := eng.AppendJSON(nil, a)
-		x := cached.appendJSON(bytes.Clone(b), a)
-		y := fresh.appendJSON(bytes.Clone(b), a)
+		b, key := eng.AppendJSONKey(nil, a)
+		x := cached.appendJSON(bytes.Clone(b), a, key)
+		y := fresh.appendJSON(bytes.Clone(b), a, key)
+		z := hashed.appendJSON(bytes.Clone(b), a, -1) // the hashed cache
+		if !bytes.Equal(x, z) {
+			t.Fatalf("%s: by key\n%s\nby hash\n%s", a, x, z)
+		}
 		if !bytes.Equal(x, y) {
 			t.Fatalf("%s: cached\n%s\nfresh\n%s", a, x, y)
 		}
