@@ -431,7 +431,7 @@ type ipPolicy struct {
 	run       *policyRun
 	cacheable bool
 	cache     map[routeKey]*ipVerdict
-	dense     []*ipVerdict // by the engine's dense route key
+	dense     []*ipVerdict     // by the engine's dense route key
 	located   []policy.Located // findings kept for SARIF
 	sarif     bool
 	seed      maphash.Seed
