@@ -3,6 +3,7 @@ package attribution
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -130,6 +131,31 @@ type CatalogData struct {
 	// Regions adds regions to providers defined in any file, so that long
 	// region tables can live in files of their own.
 	Regions []ProviderRegion `yaml:"regions,omitempty" json:"regions,omitempty"`
+	// Ranges are a user's own statements that address ranges belong to a
+	// provider: overrides, first in the precedence of evidence.
+	Ranges []RangeClaim `yaml:"ranges,omitempty" json:"ranges,omitempty"`
+}
+
+// A RangeClaim says that a prefix belongs to a provider. It overrides every
+// other evidence for the addresses it holds (the most specific claim wins).
+type RangeClaim struct {
+	Prefix   string `yaml:"prefix" json:"prefix"`
+	Provider string `yaml:"provider" json:"provider"`
+	Operator string `yaml:"operator,omitempty" json:"operator,omitempty"` // company ID when it differs from the provider's operator
+	Region   string `yaml:"region,omitempty" json:"region,omitempty"`     // the provider's region, for the location
+	Country  string `yaml:"country,omitempty" json:"country,omitempty"`   // the location country, when no region says it
+	City     string `yaml:"city,omitempty" json:"city,omitempty"`
+	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+	Source   string `yaml:"source" json:"source"`
+}
+
+// A RangeMatch is a range claim that holds an address.
+type RangeMatch struct {
+	Claim    RangeClaim
+	Prefix   netip.Prefix
+	Provider *Provider
+	Operator *Company
+	Index    int // position among all claims, for caching
 }
 
 // A ProviderRegion is a region of the named provider.
@@ -158,6 +184,10 @@ type Catalog struct {
 	suffixes  map[string][]suffixRule // last label → rules
 
 	companyIDs, providerIDs, groupIDs []string
+
+	ranges     []RangeMatch           // resolved range claims
+	rangeIndex map[netip.Prefix][]int // prefix → indexes into ranges
+	rangeBits  []int                  // prefix lengths present, longest first
 }
 
 type nameRule struct {
@@ -395,9 +425,62 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 			}
 		}
 	}
+	for _, d := range data {
+		for _, rc := range d.Ranges {
+			what := filePrefix(d.File) + "range " + rc.Prefix
+			p, err := netip.ParsePrefix(rc.Prefix)
+			if err != nil {
+				bad("%s: %v", what, err)
+				continue
+			}
+			if a := p.Addr(); a.Is4In6() {
+				if p.Bits() < 96 {
+					bad("%s: an IPv4-mapped prefix shorter than /96", what)
+					continue
+				}
+				p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+			}
+			p = p.Masked()
+			checkSource(what, rc.Source)
+			prov, ok := c.providers[rc.Provider]
+			if !ok {
+				bad("%s: unknown provider %q", what, rc.Provider)
+				continue
+			}
+			opID := prov.Operator
+			if rc.Operator != "" {
+				opID = rc.Operator
+			}
+			op, ok := c.companies[opID]
+			if !ok {
+				bad("%s: unknown company %q", what, opID)
+				continue
+			}
+			if rc.Country != "" && !validCountry(rc.Country) {
+				bad("%s: country %q is not a two-letter code", what, rc.Country)
+			}
+			c.ranges = append(c.ranges, RangeMatch{Claim: rc, Prefix: p, Provider: prov, Operator: op, Index: len(c.ranges)})
+		}
+	}
 	if len(errs) > 0 {
 		sortErrors(errs)
 		return nil, errors.Join(errs...)
+	}
+	if len(c.ranges) > 0 {
+		c.rangeIndex = map[netip.Prefix][]int{}
+		seen := map[int]bool{}
+		for i, r := range c.ranges {
+			c.rangeIndex[r.Prefix] = append(c.rangeIndex[r.Prefix], i)
+			b := r.Prefix.Bits()
+			if r.Prefix.Addr().Is4() {
+				b += 1000 // IPv4 lengths apart from IPv6 ones
+			}
+			if !seen[b] {
+				seen[b] = true
+				c.rangeBits = append(c.rangeBits, b)
+			}
+		}
+		sort.Sort(sort.Reverse(sort.IntSlice(c.rangeBits)))
 	}
 	// Deterministic order for every index.
 	for asn := range c.byASN {
@@ -567,6 +650,35 @@ func filePrefix(f string) string {
 		return ""
 	}
 	return f + ": "
+}
+
+// HasRanges reports whether the catalog holds range claims.
+func (c *Catalog) HasRanges() bool { return len(c.ranges) > 0 }
+
+// MatchRanges returns the range claims that hold addr, most specific first
+// (claims of one prefix in the order they were given).
+func (c *Catalog) MatchRanges(addr netip.Addr) []RangeMatch {
+	if len(c.ranges) == 0 {
+		return nil
+	}
+	addr = addr.Unmap()
+	var out []RangeMatch
+	for _, b := range c.rangeBits {
+		if b >= 1000 != addr.Is4() {
+			continue
+		}
+		if b >= 1000 {
+			b -= 1000
+		}
+		p, err := addr.Prefix(b)
+		if err != nil {
+			continue
+		}
+		for _, i := range c.rangeIndex[p] {
+			out = append(out, c.ranges[i])
+		}
+	}
+	return out
 }
 
 // key4 returns the first four bytes of s, which must have at least four.

@@ -69,6 +69,7 @@ type Engine struct {
 	labels  SourceLabels
 	cache   []atomic.Pointer[verdict]
 	sparse  sync.Map // int → *verdict, for keys past len(cache)
+	overrid sync.Map // [2]int{claim, key} → *verdict, for addresses under user range claims
 }
 
 // verdict is the cached, immutable part of a record that depends only on the
@@ -125,6 +126,11 @@ func (e *Engine) Attribute(addr netip.Addr) Record {
 // find returns the verdict and prefix of an address, taking the key-only
 // path when the verdict of the key is already cached.
 func (e *Engine) find(addr netip.Addr) (*verdict, netip.Prefix, int, bool) {
+	if e.catalog != nil && e.catalog.HasRanges() {
+		if ms := e.catalog.MatchRanges(addr); len(ms) > 0 {
+			return e.override(addr, ms)
+		}
+	}
 	if e.keyed != nil {
 		prefix, key, ok := e.keyed.LookupKey(addr)
 		if !ok {
@@ -141,6 +147,55 @@ func (e *Engine) find(addr netip.Addr) (*verdict, netip.Prefix, int, bool) {
 		return nil, rt.Prefix, -1, false
 	}
 	return e.verdict(rt, key), rt.Prefix, key, true
+}
+
+// override returns the verdict of an address under user range claims. Its
+// key is -1: the record depends on the claim as well as the route.
+func (e *Engine) override(addr netip.Addr, ms []RangeMatch) (*verdict, netip.Prefix, int, bool) {
+	var rt Route
+	key := -1
+	if e.routes != nil {
+		var ok bool
+		if rt, key, ok = e.routes.Lookup(addr); !ok {
+			key = -1
+		}
+	}
+	ck := [2]int{ms[0].Index, key}
+	if v, ok := e.overrid.Load(ck); ok {
+		return v.(*verdict), prefixOr(rt.Prefix, ms[0].Prefix), -1, true
+	}
+	v := e.decide(rt)
+	m := ms[0]
+	var ev []Evidence
+	for _, x := range ms {
+		detail := fmt.Sprintf("user catalog lists %s for %s", x.Prefix, x.Provider.ID)
+		if x.Claim.Note != "" {
+			detail += " (" + x.Claim.Note + ")"
+		}
+		ev = append(ev, Evidence{Method: MethodOverride, Detail: detail, Source: x.Claim.Source, Provider: x.Provider.ID})
+	}
+	v.evidence = append(ev, v.evidence...)
+	v.provider, v.operator, v.parent, v.control = nil, nil, nil, nil
+	e.settle(v, m.Provider, m.Operator, ConfidenceHigh)
+	if m.Claim.Region != "" || m.Claim.Country != "" {
+		if loc := feedLocation(m.Provider, FeedHit{Region: m.Claim.Region, Country: m.Claim.Country, City: m.Claim.City}); loc != nil {
+			loc.Source = "user-catalog"
+			v.location = loc
+		}
+	}
+	v.asn, v.asName = rt.ASN, rt.ASName
+	r := Record{}
+	v.fill(&r)
+	v.tail = r.appendTail(nil)
+	e.overrid.Store(ck, v)
+	return v, prefixOr(rt.Prefix, m.Prefix), -1, true
+}
+
+func prefixOr(p, q netip.Prefix) netip.Prefix {
+	if p.IsValid() {
+		return p
+	}
+	return q
 }
 
 // Keys returns the size of the dense range of route keys (see
