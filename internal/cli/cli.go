@@ -66,6 +66,8 @@ func commands() []*command {
 		scanCommand(),
 		dataCommand(),
 		catalogCommand(),
+		flowsCommand(),
+		collectCommand(),
 		policyCommand(),
 		screenCommand(),
 		versionCommand(),

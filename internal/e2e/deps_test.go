@@ -38,6 +38,12 @@ var sourceLayer = layer{
 		"or cli (STYLE §4.1: implementations never import each other)",
 }
 
+// flowReaderLayer is the layer of the flow-log readers under internal/flowlog.
+var flowReaderLayer = layer{
+	allow:  []string{std, "internal/flowlog"},
+	reason: "a flow-log reader turns one format's lines into flow records: it sees flowlog only",
+}
+
 // layers lists every package of the module. A new package must be added
 // here, with the layer it belongs to: the test fails on a package it does
 // not know, so that no package joins the module without a decision on what
@@ -108,6 +114,30 @@ var layers = map[string]layer{
 	"internal/policy/policytest": {
 		allow:  []string{std, "internal/policy", "go.yaml.in/yaml/v3"},
 		reason: "policytest runs users' rule test files against the pure policy engine",
+	},
+	"internal/flowlog": {
+		allow:  []string{std},
+		reason: "flowlog is the flow record and line accounting shared by the readers: a leaf",
+	},
+	"internal/flowlog/zeek":   flowReaderLayer,
+	"internal/flowlog/vpc":    flowReaderLayer,
+	"internal/flowlog/nfdump": flowReaderLayer,
+	"internal/flowlog/argus":  flowReaderLayer,
+	"internal/flowlog/flowfile": {
+		allow:  []string{std, "internal/flowlog/..."},
+		reason: "flowfile opens inputs and detects their format among the readers",
+	},
+	"internal/flowlog/collector": {
+		allow:  []string{std, "internal/flowlog", "github.com/netsampler/goflow2/v2/..."},
+		reason: "the collector decodes NetFlow/IPFIX with goflow2's decoders into flow records",
+	},
+	"internal/flowlog/flowtest": {
+		allow:  []string{std, "internal/flowlog/..."},
+		reason: "flowtest writes pcaps and drives softflowd and nfdump for tests",
+	},
+	"internal/flowagg": {
+		allow:  []string{std, "internal/attribution", "internal/flowlog", "github.com/gaissmai/bart"},
+		reason: "flowagg aggregates flow records by remote address and attributes each remote once; bart holds the local networks",
 	},
 	"internal/e2e": {
 		allow:  []string{std},

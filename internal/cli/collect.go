@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"runtime"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sovmap/sovmap/internal/flowagg"
+	"github.com/sovmap/sovmap/internal/flowlog"
+	"github.com/sovmap/sovmap/internal/flowlog/collector"
+)
+
+func collectCommand() *command {
+	return &command{
+		name:    "collect",
+		summary: "collect NetFlow v5/v9 and IPFIX over UDP and summarize it live",
+		help: `Usage: sovmap collect [flags]
+
+Listens for NetFlow v5, NetFlow v9 and IPFIX export packets on UDP,
+attributes the remote end of every flow (as 'sovmap flows' does), and every
+interval writes the summary of that window: bytes, packets and flows by
+controlling country, provider, location, remote address and service, the
+unattributed share, and the collector's own counts per exporter (packets,
+flows, template misses, decode errors, drops). Several exporters may send
+at once; NetFlow v9 and IPFIX templates are kept per exporter.
+
+The socket is read by a goroutine that does nothing else and never waits:
+packets go to the decoders through bounded queues, and a packet that finds
+its queue full is dropped and counted. Data that arrives before its
+template is counted as a template miss. Interrupt (Ctrl-C, SIGTERM) stops
+the collector: the packets already received are decoded and a last
+summary is written.
+
+Flags:
+  --listen ADDR     UDP address to listen on (default 127.0.0.1:2055; use
+                    0.0.0.0:2055 or [::]:2055 for exporters on the network,
+                    port 0 for any free port)
+  --interval D      summary interval (default 1m)
+  --json            one JSON object per window (NDJSON): the 'flows'
+                    summary plus window_start, window_end and collector
+  --by LIST         groups, as for 'sovmap flows' (default
+                    control,provider,location,remote-ip,service)
+  --top N           rows per group (default 10; 0 shows all)
+  --local NETS      our networks (replaces the private and special-use
+                    ranges)
+  --queue N         packets each decoder may have waiting (default 4096)
+  --workers N       decoder goroutines (default: one less than the CPUs)
+  --catalog FILE    extend or override the catalog (repeatable)
+  --snapshot FILE   use this snapshot instead of the embedded one
+
+Exit status: 0 after an interrupt when every packet was decoded, 1 when
+packets were dropped, failed to decode or missed their template, 2 for a
+usage error, 3 when the address cannot be bound or the data not loaded.
+
+Examples:
+  sovmap collect --listen 127.0.0.1:2055 --interval 10s
+  sovmap collect --listen 0.0.0.0:2055 --json >> flows.ndjson
+  sovmap collect --local 10.0.0.0/8,192.0.2.0/24 --by control,provider
+  softflowd -i eth0 -n 127.0.0.1:2055 -v 10     # an exporter to try it
+`,
+		run: runCollect,
+	}
+}
+
+// collectWindow is one window's output: the flows summary, the window and
+// the collector's counts for it.
+type collectWindow struct {
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	*flowagg.Summary
+	Collector collector.Stats `json:"collector"`
+}
+
+func runCollect(e *env, args []string) error {
+	fs := newFlags("collect")
+	var o flowOptions
+	o.register(fs)
+	listen := fs.String("listen", "127.0.0.1:2055", "")
+	interval := fs.Duration("interval", time.Minute, "")
+	queue := fs.Int("queue", collector.DefaultQueueLen, "")
+	workers := fs.Int("workers", 0, "")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q (collect reads the network, not files; see 'sovmap flows')", pos[0])
+	}
+	opt, local, err := o.parse()
+	if err != nil {
+		return err
+	}
+	if *interval < 100*time.Millisecond {
+		return usagef("--interval %v is too short (at least 100ms)", *interval)
+	}
+	if *queue < 1 {
+		return usagef("--queue must be at least 1")
+	}
+	if *workers < 0 {
+		return usagef("--workers must be 0 (automatic) or more")
+	}
+	n := *workers
+	if n == 0 {
+		n = max(runtime.GOMAXPROCS(0)-1, 1)
+	}
+	addr, err := net.ResolveUDPAddr("udp", *listen)
+	if err != nil {
+		return usagef("--listen %q: %v", *listen, err)
+	}
+	eng, _, err := o.data.engine()
+	if err != nil {
+		return err
+	}
+	conn, err := net.ListenUDP("udp", addr)
+	if err != nil {
+		return err
+	}
+	shards := flowagg.NewShards(n, flowagg.NewLocal(local))
+	c := &collector.Collector{
+		Conn:     conn,
+		Workers:  n,
+		QueueLen: *queue,
+		Sink: func(worker int, _ netip.AddrPort, flows []flowlog.Record) {
+			shards.Add(worker, flows)
+		},
+	}
+	e.errorf("collect: listening on udp %s for NetFlow v5, v9 and IPFIX; a summary every %v", conn.LocalAddr(), *interval)
+
+	done := make(chan error, 1)
+	go func() { done <- c.Run(e.ctx) }()
+	w := bufio.NewWriter(e.stdout)
+	start := time.Now()
+	var prev collector.Stats
+	emit := func() error {
+		agg := shards.Take()
+		now := time.Now()
+		st := c.Stats()
+		win := collectWindow{WindowStart: start.UTC(), WindowEnd: now.UTC(), Summary: agg.Summarize(eng, opt), Collector: st.Sub(prev)}
+		start, prev = now, st
+		var err error
+		if o.json {
+			err = writeJSONLine(w, &win)
+		} else {
+			writeWindow(w, &win, len(o.locals) == 0)
+		}
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
+		return err
+	}
+	tick := time.NewTicker(*interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if err := emit(); err != nil {
+				// Output is gone (a closed pipe): stop collecting.
+				conn.Close()
+				<-done
+				return fmt.Errorf("write: %w", err)
+			}
+		case runErr := <-done:
+			werr := emit()
+			if runErr != nil {
+				return runErr
+			}
+			if werr != nil {
+				return fmt.Errorf("write: %w", werr)
+			}
+			total := c.Stats()
+			if lost := total.Dropped + total.Errors + total.Misses + total.Rejected; lost > 0 {
+				e.errorf("collect: %d packets dropped, %d rejected, %d failed to decode, %d data sets missed their template",
+					total.Dropped, total.Rejected, total.Errors, total.Misses)
+				return &exitError{exitInvalid}
+			}
+			return nil
+		}
+	}
+}
+
+// writeWindow writes the human form of one window.
+func writeWindow(w io.Writer, win *collectWindow, defaultLocal bool) {
+	st := &win.Collector
+	fmt.Fprintf(w, "== window %s to %s: %s packets, %s flows from %d exporters\n",
+		win.WindowStart.Format(time.DateTime), win.WindowEnd.Format(time.DateTime+" MST"),
+		count(st.Packets), count(st.Flows), len(st.Exporters))
+	if st.Dropped+st.Rejected+st.ReadErrors > 0 {
+		fmt.Fprintf(w, "   dropped %d packets (queues full), rejected %d (too many exporters), %d read errors\n", st.Dropped, st.Rejected, st.ReadErrors)
+	}
+	if len(st.Exporters) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  EXPORTER\tVERSION\tPACKETS\tFLOWS\tDROPPED\tTEMPLATE MISSES\tDECODE ERRORS\t\n")
+		for _, x := range st.Exporters {
+			v := fmt.Sprint("v", x.Version)
+			if x.Version == 10 {
+				v = "IPFIX"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", x.Exporter, v, x.Packets, x.Flows, x.Dropped, x.TemplateMisses, x.DecodeErrors, sanitizeCell(x.LastError))
+		}
+		tw.Flush()
+	}
+	if st.Packets == 0 && win.Remote.Flows+win.Internal.Flows+win.Transit.Flows == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	writeSummary(w, win.Summary, defaultLocal)
+	fmt.Fprintln(w)
+}

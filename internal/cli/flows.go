@@ -1,0 +1,435 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sovmap/sovmap/internal/flowagg"
+	"github.com/sovmap/sovmap/internal/flowlog"
+	"github.com/sovmap/sovmap/internal/flowlog/flowfile"
+	"github.com/sovmap/sovmap/internal/progress"
+)
+
+func flowsCommand() *command {
+	return &command{
+		name:    "flows",
+		summary: "sum flow logs by controlling country, provider, location and remote address",
+		help: `Usage: sovmap flows [flags] [FILE ...]
+
+Reads flow logs and answers: how many bytes, packets and flows went between
+our networks and infrastructure controlled from each country, run by each
+provider, located in each country, and which remote addresses and services
+carry the most. Each distinct remote address is attributed once, as
+'sovmap ip' would; memory grows with the number of remote addresses, not
+with the size of the logs.
+
+Formats, detected by content (not by file name), gzip-compressed or not:
+  zeek        Zeek conn.log, TSV with its #fields header (other Zeek logs
+              that name both ends, such as ssl.log, count flows only)
+  zeek-json   Zeek JSON lines
+  vpc         AWS VPC flow logs, versions 2 to 8, default or custom fields
+              with their header line; NODATA and SKIPDATA records are ignored
+  nfdump      nfdump CSV (nfdump -r FILE -o csv)
+  argus       Argus binetflow CSV (ra -c , ...)
+With no FILE, or with "-", standard input is read.
+
+Local and remote: a record with one end in a local network and the other
+outside is remote traffic; outbound means from the local end to the remote
+one. Records with both ends local are counted as internal, with neither as
+transit. The local networks are by default the private and special-use
+ranges (RFC 1918, 100.64.0.0/10, loopback, link-local, documentation,
+multicast, fc00::/7, fe80::/10, ...); --local replaces them.
+
+Bad input does not stop the run: a truncated line, a wrong field count, an
+invalid address, binary data or a line longer than 1 MiB is skipped, counted
+by reason, and the first positions of each reason (file:line) are shown.
+
+Flags:
+  --by LIST        groups to show, comma-separated, in order: control,
+                   provider, parent, location, asn, remote-ip, service
+                   (default control,provider,location,remote-ip,service)
+  --top N          rows per group, the rest summed as "other" (default 10;
+                   0 shows all)
+  --local NETS     our networks, comma-separated or repeated (replaces the
+                   default private and special-use ranges)
+  --format NAME    read every input as this format instead of detecting it
+  --json           the summary as one JSON object (the groups, the
+                   unattributed share and the input accounting;
+                   docs/flows.md)
+  --catalog FILE   extend or override the catalog (repeatable)
+  --snapshot FILE  use this snapshot instead of the embedded one
+
+Exit status: 0 when every line was read, 1 when some lines were skipped or
+an input was in no known format, 2 for a usage error, 3 when an input or the
+data cannot be read.
+
+Examples:
+  sovmap flows conn.log
+  sovmap flows --local 10.0.0.0/8 vpc/*.log
+  sovmap flows --by control,provider --json flows.csv
+  zcat conn.*.log.gz | sovmap flows --by provider --top 20
+  sovmap flows --by remote-ip --top 50 conn.log
+  nfdump -r nfcapd.202606011200 -o csv | sovmap flows -
+`,
+		run: runFlows,
+	}
+}
+
+// flowOptions are the flags that flows and collect share.
+type flowOptions struct {
+	by     string
+	top    int
+	locals stringList
+	json   bool
+	data   dataFlags
+}
+
+func (o *flowOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.by, "by", "", "")
+	fs.IntVar(&o.top, "top", 10, "")
+	fs.Var(&o.locals, "local", "")
+	fs.BoolVar(&o.json, "json", false, "")
+	o.data.register(fs)
+}
+
+// parse checks the shared flags and returns the summary options and the
+// local networks.
+func (o *flowOptions) parse() (flowagg.Options, []netip.Prefix, error) {
+	var opt flowagg.Options
+	if o.by != "" {
+		by, err := flowagg.ParseBy(o.by)
+		if err != nil {
+			return opt, nil, usagef("--by: %v", err)
+		}
+		opt.By = by
+	}
+	if o.top < 0 {
+		return opt, nil, usagef("--top must be 0 (all) or more")
+	}
+	opt.Top = o.top
+	local := flowagg.DefaultLocal()
+	if len(o.locals) > 0 {
+		local = nil
+		for _, l := range o.locals {
+			p, err := flowagg.ParseLocal(l)
+			if err != nil {
+				return opt, nil, usagef("--local: %v", err)
+			}
+			local = append(local, p...)
+		}
+		if len(local) == 0 {
+			return opt, nil, usagef("--local: no networks given")
+		}
+	}
+	return opt, local, nil
+}
+
+func runFlows(e *env, args []string) error {
+	fs := newFlags("flows")
+	var o flowOptions
+	o.register(fs)
+	format := fs.String("format", "", "")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	opt, local, err := o.parse()
+	if err != nil {
+		return err
+	}
+	if *format != "" && !slices.Contains(flowfile.Formats, *format) {
+		return usagef("--format %q: want one of %s", *format, strings.Join(flowfile.Formats, ", "))
+	}
+	if len(pos) == 0 {
+		if isTerminalReader(e.stdin) {
+			return usagef("no input: give flow-log files, or pipe one into standard input")
+		}
+		pos = []string{"-"}
+	}
+	if countOf(pos, "-") > 1 {
+		return usagef("standard input (-) can be read only once")
+	}
+	eng, _, err := o.data.engine()
+	if err != nil {
+		return err
+	}
+
+	var total int64
+	for _, p := range pos {
+		if st, err := os.Stat(p); err == nil && p != "-" {
+			total += st.Size()
+		}
+	}
+	bar := progress.Start(e.stderr, "flows: bytes read", total, 250*time.Millisecond)
+	agg := flowagg.New(flowagg.NewLocal(local))
+	var tally flowlog.Tally
+	r := flowfile.Reader{Tally: &tally, Format: *format, Stdin: e.stdin, Progress: bar.Add}
+	failed := 0
+	for _, p := range pos {
+		if err := r.Read(e.ctx, p, agg.Add); err != nil {
+			if e.ctx.Err() != nil {
+				bar.Finish()
+				return e.ctx.Err()
+			}
+			e.errorf("flows: %s: %v", p, err)
+			failed++
+		}
+	}
+	bar.Finish()
+	sum := agg.Summarize(eng, opt)
+	acct := tally.Accounting()
+	sum.Input = &acct
+
+	if o.json {
+		err = writeJSON(e, sum)
+	} else {
+		w := bufio.NewWriter(e.stdout)
+		writeSummary(w, sum, len(o.locals) == 0)
+		writeInput(w, &acct)
+		err = w.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if sum.Remote.Flows == 0 && sum.Transit.Flows > 0 {
+		e.errorf("flows: no record had one local and one remote end; %d had neither end local", sum.Transit.Flows)
+		fmt.Fprintf(e.stderr, "hint: say which networks are yours with --local (e.g. --local 10.0.0.0/8,198.51.100.0/24)\n")
+	}
+	switch {
+	case failed > 0:
+		return &exitError{exitFailure}
+	case acct.Skipped > 0:
+		e.errorf("flows: %d of %d lines skipped (see the input section of the output)", acct.Skipped, acct.Lines)
+		return &exitError{exitInvalid}
+	}
+	return nil
+}
+
+func countOf(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+// isTerminalReader reports whether r is a terminal (so reading it would
+// wait for typing).
+func isTerminalReader(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	return progress.IsTerminal(f)
+}
+
+// writeJSONLine writes v as one line of JSON.
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// writeSummary writes the human form of a summary.
+func writeSummary(w io.Writer, s *flowagg.Summary, defaultLocal bool) {
+	if !s.Start.IsZero() {
+		fmt.Fprintf(w, "flow times %s to %s\n", s.Start.Format(time.DateTime), s.End.Format(time.DateTime+" MST"))
+	}
+	if defaultLocal {
+		fmt.Fprintf(w, "local networks: private and special-use ranges (set with --local)\n")
+	} else {
+		ps := make([]string, len(s.Local))
+		for i, p := range s.Local {
+			ps[i] = p.String()
+		}
+		fmt.Fprintf(w, "local networks: %s\n", strings.Join(ps, ", "))
+	}
+	r := &s.Remote
+	fmt.Fprintf(w, "\nremote traffic  %s out, %s in, %s packets, %s flows, %s remote addresses\n",
+		sizeOf(r.BytesOut), sizeOf(r.BytesIn), count(r.Packets), count(r.Flows), count(uint64(s.Remotes)))
+	if unsplit := r.Bytes - r.BytesOut - r.BytesIn; unsplit > 0 {
+		fmt.Fprintf(w, "                %s of unknown direction\n", sizeOf(unsplit))
+	}
+	fmt.Fprintf(w, "unattributed    %s of the remote %s (control unknown)\n", percent(s.UnattributedShare), s.ShareOf)
+	fmt.Fprintf(w, "internal        %s, %s flows (both ends local)\n", sizeOf(s.Internal.Bytes), count(s.Internal.Flows))
+	fmt.Fprintf(w, "transit         %s, %s flows (neither end local)\n", sizeOf(s.Transit.Bytes), count(s.Transit.Flows))
+	for _, g := range s.Groups {
+		writeGroup(w, &g)
+	}
+}
+
+func writeGroup(w io.Writer, g *flowagg.Group) {
+	fmt.Fprintf(w, "\nby %s (%d)\n", g.By, g.Count)
+	if len(g.Rows) == 0 {
+		fmt.Fprintf(w, "  (none)\n")
+		return
+	}
+	// The key column is padded here so that it reads left-aligned while
+	// the numbers align right.
+	keys := make([]string, len(g.Rows))
+	width := len(g.By)
+	for i := range g.Rows {
+		keys[i] = g.Rows[i].Key
+		if keys[i] == "" {
+			keys[i] = "unknown"
+		}
+		keys[i] = sanitizeCell(keys[i])
+		width = max(width, len(keys[i]))
+	}
+	other := ""
+	if g.Other != nil {
+		other = fmt.Sprintf("%d others", g.Count-len(g.Rows))
+		if g.Count-len(g.Rows) == 1 {
+			other = "1 other"
+		}
+		width = max(width, len(other))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "  %-*s\tSHARE\tOUT\tIN\tPACKETS\tFLOWS\tREMOTES\t\n", width, strings.ToUpper(g.By))
+	row := func(key string, r *flowagg.Row, about string) {
+		key = fmt.Sprintf("%-*s", width, key)
+		remotes := "-"
+		if r.Remotes > 0 {
+			remotes = count(uint64(r.Remotes))
+		}
+		if about != "" {
+			about = "  " + about
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", key, percent(r.Share), sizeOf(r.BytesOut), sizeOf(r.BytesIn),
+			count(r.Packets), count(r.Flows), remotes, about)
+	}
+	for i := range g.Rows {
+		row(keys[i], &g.Rows[i], about(g.By, &g.Rows[i]))
+	}
+	if g.Other != nil {
+		row(other, g.Other, "")
+	}
+	tw.Flush()
+}
+
+// about describes a row beyond its key.
+func about(by string, r *flowagg.Row) string {
+	var parts []string
+	if r.Name != "" {
+		parts = append(parts, r.Name)
+	}
+	if r.Provider != "" && by != flowagg.ByProvider && (by != flowagg.ByRemoteIP || r.Name == "") {
+		parts = append(parts, "provider "+r.Provider)
+	}
+	if r.Control != "" && by != flowagg.ByControl {
+		parts = append(parts, "control "+r.Control)
+	}
+	if r.Location != "" && by != flowagg.ByLocation && (by == flowagg.ByRemoteIP || by == flowagg.ByASN) {
+		parts = append(parts, "location "+r.Location)
+	}
+	if r.ASN != 0 && by == flowagg.ByRemoteIP {
+		parts = append(parts, "AS"+strconv.FormatUint(uint64(r.ASN), 10))
+	}
+	if by == flowagg.ByControl && r.Key == "" {
+		parts = append(parts, "no catalog provider matched")
+	}
+	return sanitizeCell(strings.Join(parts, ", "))
+}
+
+// sanitizeCell keeps data from the logs or the catalog from breaking the
+// table or the terminal.
+func sanitizeCell(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func writeInput(w io.Writer, a *flowlog.Accounting) {
+	fmt.Fprintf(w, "\ninput: %s lines, %s records, %s skipped, %s ignored\n", count(uint64(a.Lines)), count(uint64(a.Records)), count(uint64(a.Skipped)), count(uint64(a.Ignored)))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	const maxFiles = 20 // the JSON form lists them all
+	for i, f := range a.Files {
+		if i == maxFiles {
+			fmt.Fprintf(tw, "  ... and %d more files\n", len(a.Files)-maxFiles)
+			break
+		}
+		format := f.Format
+		if format == "" {
+			format = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d lines\t%d records\t%d skipped\t%d ignored\n", sanitizeCell(f.Name), format, f.Lines, f.Records, f.Skipped, f.Ignored)
+	}
+	tw.Flush()
+	reasons := func(title string, rs []flowlog.Reason) {
+		if len(rs) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "%s:\n", title)
+		for _, r := range rs {
+			fmt.Fprintf(w, "  %s: %d\n", r.Reason, r.Count)
+			for _, p := range r.First {
+				d := ""
+				if p.Detail != "" {
+					d = ": " + p.Detail
+				}
+				fmt.Fprintf(w, "    %s:%d%s\n", sanitizeCell(p.File), p.Line, sanitizeCell(d))
+			}
+		}
+	}
+	reasons("skipped", a.Skips)
+	reasons("ignored", a.Ignores)
+}
+
+// sizeOf formats a byte count with decimal units.
+func sizeOf(n uint64) string {
+	const unit = 1000
+	if n < unit {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	v := float64(n)
+	for _, u := range []string{"kB", "MB", "GB", "TB", "PB"} {
+		v /= unit
+		if v < unit || u == "PB" {
+			return strconv.FormatFloat(v, 'f', 1, 64) + " " + u
+		}
+	}
+	return ""
+}
+
+// count formats a count with thousands separators.
+func count(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+func percent(f float64) string {
+	return strconv.FormatFloat(100*f, 'f', 1, 64) + "%"
+}

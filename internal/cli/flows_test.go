@@ -1,0 +1,361 @@
+package cli_test
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
+)
+
+// flowSummary mirrors the JSON summary of "sovmap flows --json" (docs/flows.md),
+// written out here so that a renamed field fails.
+type flowSummary struct {
+	Start   string   `json:"start"`
+	Local   []string `json:"local"`
+	ShareOf string   `json:"share_of"`
+	Remote  counters `json:"remote"`
+	Unattr  counters `json:"unattributed"`
+	Share   float64  `json:"unattributed_share"`
+	Remotes int      `json:"remotes"`
+	Intern  counters `json:"internal"`
+	Transit counters `json:"transit"`
+	Groups  []struct {
+		By    string    `json:"by"`
+		Count int       `json:"count"`
+		Rows  []flowRow `json:"rows"`
+		Other *flowRow  `json:"other"`
+	} `json:"groups"`
+	Input struct {
+		Lines   int64 `json:"lines"`
+		Records int64 `json:"records"`
+		Skipped int64 `json:"skipped"`
+		Ignored int64 `json:"ignored"`
+		Files   []struct {
+			Name   string `json:"name"`
+			Format string `json:"format"`
+		} `json:"files"`
+		Skips []struct {
+			Reason string `json:"reason"`
+			Count  int64  `json:"count"`
+			First  []struct {
+				File   string `json:"file"`
+				Line   int64  `json:"line"`
+				Detail string `json:"detail"`
+			} `json:"first"`
+		} `json:"skips"`
+	} `json:"input"`
+}
+
+type counters struct {
+	Bytes      uint64 `json:"bytes"`
+	BytesOut   uint64 `json:"bytes_out"`
+	BytesIn    uint64 `json:"bytes_in"`
+	Packets    uint64 `json:"packets"`
+	PacketsOut uint64 `json:"packets_out"`
+	PacketsIn  uint64 `json:"packets_in"`
+	Flows      uint64 `json:"flows"`
+	FlowsOut   uint64 `json:"flows_out"`
+	FlowsIn    uint64 `json:"flows_in"`
+}
+
+type flowRow struct {
+	Key      string `json:"key"`
+	Name     string `json:"name"`
+	Control  string `json:"control"`
+	Provider string `json:"provider"`
+	Location string `json:"location"`
+	ASN      uint32 `json:"asn"`
+	counters
+	Remotes int     `json:"remotes"`
+	Share   float64 `json:"share"`
+}
+
+func (s *flowSummary) group(by string) map[string]flowRow {
+	for _, g := range s.Groups {
+		if g.By == by {
+			m := map[string]flowRow{}
+			for _, r := range g.Rows {
+				m[r.Key] = r
+			}
+			return m
+		}
+	}
+	return nil
+}
+
+func decodeSummary(t *testing.T, out string) flowSummary {
+	t.Helper()
+	var s flowSummary
+	dec := json.NewDecoder(strings.NewReader(out))
+	if err := dec.Decode(&s); err != nil {
+		t.Fatalf("summary: %v\n%s", err, clip(out))
+	}
+	if dec.More() {
+		t.Fatalf("--json wrote more than one object:\n%s", clip(out))
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("summary: %v\n%s", err, clip(out))
+	}
+	return s
+}
+
+// connLog is a conn.log written here: Alibaba Cloud (47.88.1.1, control
+// CN), CloudFront (13.32.0.1, control US), an address no route knows
+// (3fff::1), internal and transit traffic.
+const connLog = flowtest.ConnLogHeader +
+	"1780000000.000000\tC1\t10.0.0.5\t40000\t47.88.1.1\t443\ttcp\tssl\t1.0\t900\t4800\tSF\tT\tF\t0\tS\t10\t1000\t12\t5000\t-\n" +
+	"1780000001.000000\tC2\t47.88.1.1\t51000\t10.0.0.9\t22\ttcp\tssh\t1.0\t100\t200\tSF\tT\tF\t0\tS\t3\t300\t4\t400\t-\n" +
+	"1780000002.000000\tC3\t192.168.1.9\t5353\t13.32.0.1\t53\tudp\tdns\t0.1\t50\t100\tSF\tT\tF\t0\tD\t1\t100\t1\t200\t-\n" +
+	"1780000003.000000\tC4\tfd00::5\t40002\t3fff::1\t443\ttcp\t-\t0.1\t0\t0\tS0\tT\tF\t0\tS\t1\t60\t0\t0\t-\n" +
+	"1780000004.000000\tC5\t10.0.0.5\t1\t10.0.0.6\t22\ttcp\tssh\t0.1\t1\t1\tSF\tT\tT\t0\tS\t1\t70\t1\t70\t-\n" +
+	"1780000005.000000\tC6\t8.8.8.8\t53\t1.1.1.1\t53\tudp\tdns\t0.1\t1\t1\tSF\tF\tF\t0\tD\t1\t80\t1\t80\t-\n"
+
+func TestFlowsJSON(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "conn.log", connLog)
+	res := run(t, "", "flows", "--json", "--by", "control,provider,remote-ip", path)
+	if res.code != 0 || res.stderr != "" {
+		t.Fatalf("sovmap flows: %s", res)
+	}
+	s := decodeSummary(t, res.stdout)
+	if s.Remote != (counters{Bytes: 7060, BytesOut: 1000 + 400 + 100 + 60, BytesIn: 5000 + 300 + 200, Packets: 32, PacketsOut: 10 + 4 + 1 + 1, PacketsIn: 12 + 3 + 1, Flows: 4, FlowsOut: 3, FlowsIn: 1}) {
+		t.Errorf("remote = %+v", s.Remote)
+	}
+	if s.Remotes != 3 || s.Intern.Bytes != 140 || s.Transit.Bytes != 160 || s.Unattr.Bytes != 60 || s.ShareOf != "bytes" {
+		t.Errorf("summary = %+v", s)
+	}
+	ctl := s.group("control")
+	if ctl["CN"].Bytes != 6700 || ctl["CN"].Provider != "alibaba-cloud" || ctl["US"].Bytes != 300 || ctl[""].Bytes != 60 {
+		t.Errorf("by control = %+v", ctl)
+	}
+	if p := s.group("provider")["alibaba-cloud"]; p.Control != "CN" || p.Remotes != 1 || p.FlowsIn != 1 {
+		t.Errorf("provider alibaba-cloud = %+v", p)
+	}
+	if ip := s.group("remote-ip")["47.88.1.1"]; ip.Control != "CN" || ip.Location == "" || ip.ASN != 45102 {
+		t.Errorf("remote-ip 47.88.1.1 = %+v", ip)
+	}
+	if s.Input.Lines != 14 || s.Input.Records != 6 || s.Input.Files[0].Format != "zeek" {
+		t.Errorf("input = %+v", s.Input)
+	}
+}
+
+// TestFlowsFormats reads the same connections in every format, gzipped
+// and plain, from files and from standard input.
+func TestFlowsFormats(t *testing.T) {
+	t.Parallel()
+	inputs := map[string]string{
+		"zeek-json": `{"ts":1780000000,"id.orig_h":"10.0.0.5","id.orig_p":40000,"id.resp_h":"47.88.1.1","id.resp_p":443,"proto":"tcp","orig_pkts":10,"orig_ip_bytes":1000,"resp_pkts":12,"resp_ip_bytes":5000}` + "\n",
+		"vpc": "version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n" +
+			"2 10.0.0.5 47.88.1.1 40000 443 6 10 1000 1780000000 1780000001 ACCEPT OK\n" +
+			"2 47.88.1.1 10.0.0.5 443 40000 6 12 5000 1780000000 1780000001 ACCEPT OK\n",
+		"nfdump": "ts,te,td,sa,da,sp,dp,pr,ipkt,ibyt,opkt,obyt\n2026-06-01 12:00:00,2026-06-01 12:00:01,1.0,10.0.0.5,47.88.1.1,40000,443,TCP,10,1000,12,5000\n",
+		"argus":  "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,TotPkts,TotBytes,SrcBytes,SrcPkts\n2026/06/01 12:00:00.000000,1.0,tcp,10.0.0.5,40000,   ->,47.88.1.1,443,CON,22,6000,1000,10\n",
+	}
+	for format, text := range inputs {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			plain := writeFile(t, "log", text)
+			packed := filepath.Join(t.TempDir(), "log.gz")
+			f, _ := os.Create(packed)
+			zw := gzip.NewWriter(f)
+			zw.Write([]byte(text))
+			zw.Close()
+			f.Close()
+			res := run(t, text, "flows", "--json", "--by", "control", plain, packed, "-")
+			if res.code != 0 {
+				t.Fatalf("sovmap flows: %s", res)
+			}
+			s := decodeSummary(t, res.stdout)
+			if got := s.group("control")["CN"]; got.Bytes != 3*6000 || got.BytesOut != 3*1000 || got.Packets != 3*22 {
+				t.Errorf("CN row = %+v", got)
+			}
+			for _, f := range s.Input.Files {
+				if f.Format != format {
+					t.Errorf("%s read as %q", f.Name, f.Format)
+				}
+			}
+		})
+	}
+}
+
+// TestFlowsBadInput gives bad lines and bad files among good ones: each is
+// reported with its file and line, the rest is counted, and the exit
+// status is 1.
+func TestFlowsBadInput(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(strings.TrimSuffix(connLog, "\n"), "\n")
+	bad := strings.Join(lines[:9], "\n") + "\n" +
+		"1780000000.000000\tC1\t10.0.0.5\t40000\t47.88.1.1\t443\ttcp\n" + // truncated: line 10
+		"1780000000.000000\tC1\t10.0.0.5\t40000\t47.88.1.300\t443\ttcp\tssl\t1.0\t900\t4800\tSF\tT\tF\t0\tS\t10\t1000\t12\t5000\t-\n" + // line 11
+		strings.Join(lines[9:], "\n") + "\n" +
+		lines[8][:30] // a cut last line without newline: line 17
+	path := writeFile(t, "conn.log", bad)
+	binary := writeFile(t, "data.bin", "\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00")
+	res := run(t, "", "flows", "--json", binary, path)
+	if res.code != 1 {
+		t.Fatalf("sovmap flows: %s, want exit 1", res)
+	}
+	if !strings.Contains(res.stderr, "4 of 17 lines skipped") {
+		t.Errorf("stderr = %q", res.stderr)
+	}
+	s := decodeSummary(t, res.stdout)
+	if s.Input.Records != 6 || s.Input.Skipped != 4 || s.Remote.Flows != 4 {
+		t.Errorf("input %+v, remote %+v", s.Input, s.Remote)
+	}
+	got := map[string][]int64{}
+	for _, r := range s.Input.Skips {
+		for _, p := range r.First {
+			got[r.Reason+" "+filepath.Base(p.File)] = append(got[r.Reason+" "+filepath.Base(p.File)], p.Line)
+		}
+	}
+	want := map[string][]int64{
+		"unrecognised format data.bin": {1},
+		"wrong field count conn.log":   {10, 17},
+		"invalid address conn.log":     {11},
+	}
+	for k, v := range want {
+		if jsonOf(got[k]) != jsonOf(v) {
+			t.Errorf("%s at lines %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	// The text form lists them too.
+	res = run(t, "", "flows", binary, path)
+	for _, w := range []string{"skipped:", "wrong field count: 2", "conn.log:10: 7 fields, the header has 21", "data.bin:1: binary data"} {
+		if !strings.Contains(res.stdout, w) {
+			t.Errorf("text output lacks %q:\n%s", w, clip(res.stdout))
+		}
+	}
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestFlowsText(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "conn.log", connLog)
+	res := run(t, "", "flows", "--top", "1", path)
+	if res.code != 0 || res.stderr != "" {
+		t.Fatalf("sovmap flows: %s", res)
+	}
+	for _, w := range []string{
+		"local networks: private and special-use ranges",
+		"remote traffic  1.6 kB out, 5.5 kB in, 32 packets, 4 flows, 3 remote addresses",
+		"unattributed    0.8% of the remote bytes",
+		"by control (3)", "    CN ", "94.9%", "2 others",
+		"by remote-ip (3)", "47.88.1.1", "Alibaba Cloud, control CN",
+		"by service", "tcp/443",
+		"input: 14 lines, 6 records, 0 skipped, 0 ignored",
+	} {
+		if !strings.Contains(res.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, res.stdout)
+		}
+	}
+	for _, l := range lines(res.stdout) {
+		if strings.ContainsAny(l, "\x1b\r") {
+			t.Errorf("control characters in %q", l)
+		}
+	}
+}
+
+// TestFlowsLocal replaces the local networks: with 47.88.0.0/16 local,
+// Alibaba's address is ours and the private ones are remote.
+func TestFlowsLocal(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "conn.log", connLog)
+	res := run(t, "", "flows", "--json", "--local", "47.88.0.0/16", "--local", "13.32.0.1", "--by", "remote-ip", path)
+	if res.code != 0 {
+		t.Fatalf("sovmap flows: %s", res)
+	}
+	s := decodeSummary(t, res.stdout)
+	ips := s.group("remote-ip")
+	if len(s.Local) != 2 || ips["10.0.0.5"].BytesIn != 1000 || ips["10.0.0.5"].BytesOut != 5000 || ips["10.0.0.9"].FlowsOut != 1 || ips["47.88.1.1"].Bytes != 0 {
+		t.Errorf("local %v, rows %+v", s.Local, ips)
+	}
+	// Transit traffic only: a hint on stderr.
+	res = run(t, "", "flows", "--local", "192.0.2.0/24", path)
+	if res.code != 0 || !strings.Contains(res.stderr, "hint: say which networks are yours with --local") {
+		t.Errorf("sovmap flows --local 192.0.2.0/24: %s", res)
+	}
+}
+
+func TestFlowsErrors(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "conn.log", connLog)
+	for _, args := range [][]string{
+		{"flows", "--by", "country", path},
+		{"flows", "--top", "-1", path},
+		{"flows", "--local", "10.0.0.0/33", path},
+		{"flows", "--format", "pcap", path},
+		{"flows", "-", "-"},
+		{"flows", "--bogus", path},
+	} {
+		if res := run(t, "", args...); res.code != 2 || !strings.Contains(res.stderr, "hint: run 'sovmap help flows'") {
+			t.Errorf("sovmap %s: %s, want a usage error", strings.Join(args, " "), res)
+		}
+	}
+	// A missing file fails (exit 3), after reading the others.
+	res := run(t, "", "flows", "--json", filepath.Join(t.TempDir(), "missing.log"), path)
+	if res.code != 3 || !strings.Contains(res.stderr, "missing.log") {
+		t.Errorf("a missing file: %s, want exit 3", res)
+	}
+	if s := decodeSummary(t, res.stdout); s.Input.Records != 6 {
+		t.Errorf("the other file was not read: %+v", s.Input)
+	}
+	// No argument reads standard input.
+	if res := run(t, connLog, "flows", "--json"); res.code != 0 || decodeSummary(t, res.stdout).Input.Records != 6 {
+		t.Errorf("flows from stdin: %s", res)
+	}
+}
+
+func TestFlowsHelp(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"flows", "collect"} {
+		res := run(t, "", "help", cmd)
+		if res.code != 0 || !strings.Contains(res.stdout, "Usage: sovmap "+cmd) || !strings.Contains(res.stdout, "Examples:") {
+			t.Errorf("sovmap help %s: %s", cmd, res)
+		}
+	}
+	if res := run(t, "", "help"); !strings.Contains(res.stdout, "flows") || !strings.Contains(res.stdout, "collect") {
+		t.Errorf("sovmap help does not list flows and collect:\n%s", res.stdout)
+	}
+}
+
+// TestFlowsRealLog reads a real Zeek conn.log of the shared data set.
+func TestFlowsRealLog(t *testing.T) {
+	t.Parallel()
+	path := "../../../shared/data/stratosphere-slips-dataset/test18-malicious-ctu-sme-11-win/conn.log.labeled.gz"
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("shared data not present: %v", err)
+	}
+	res := run(t, "", "flows", "--json", path)
+	if res.code != 0 {
+		t.Fatalf("sovmap flows: %s", res)
+	}
+	s := decodeSummary(t, res.stdout)
+	if s.Input.Skipped != 0 || s.Input.Records == 0 || s.Remote.Flows == 0 || s.Remotes == 0 {
+		t.Errorf("summary %+v", s)
+	}
+}
+
+// TestFlowsLongLine puts a 3 MiB line in a conn.log: it is skipped as one
+// line too long, and the lines after it are read.
+func TestFlowsLongLine(t *testing.T) {
+	t.Parallel()
+	lines := strings.SplitAfter(connLog, "\n")
+	text := strings.Join(lines[:10], "") + strings.Repeat("x", 3<<20) + "\n" + strings.Join(lines[10:], "")
+	res := run(t, text, "flows", "--json", "-")
+	if res.code != 1 {
+		t.Fatalf("sovmap flows: %s, want exit 1", res)
+	}
+	s := decodeSummary(t, res.stdout)
+	if s.Input.Records != 6 || s.Input.Skipped != 1 || len(s.Input.Skips) != 1 ||
+		s.Input.Skips[0].Reason != "line too long" || s.Input.Skips[0].First[0].Line != 11 || s.Input.Skips[0].First[0].File != "stdin" {
+		t.Errorf("input %+v", s.Input)
+	}
+}

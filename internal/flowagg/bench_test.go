@@ -1,0 +1,129 @@
+package flowagg_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/sovmap/sovmap/internal/attribution"
+	"github.com/sovmap/sovmap/internal/catalog"
+	"github.com/sovmap/sovmap/internal/flowagg"
+	"github.com/sovmap/sovmap/internal/flowlog"
+	"github.com/sovmap/sovmap/internal/flowlog/flowfile"
+	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
+	"github.com/sovmap/sovmap/internal/snapshot"
+)
+
+// engine returns the engine "sovmap flows" uses: the embedded snapshot and
+// catalog.
+func engine(b *testing.B) *attribution.Engine {
+	b.Helper()
+	t, err := snapshot.Embedded()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := catalog.Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return attribution.NewEngine(t, c, attribution.SourceLabels{})
+}
+
+// benchFlows measures what "sovmap flows FILE" does on one core: read a
+// synthetic conn.log from a file (in the page cache), parse, aggregate, and
+// attribute each of its distinct remote addresses (spread over the whole
+// routing table) once. Run with -cpu 1.
+func benchFlows(b *testing.B, asJSON bool) {
+	const lines, remotes = 500_000, 100_000
+	data := flowtest.ConnLog(lines, flowtest.RemoteAddrs(remotes, 7), 7, asJSON)
+	path := filepath.Join(b.TempDir(), "conn.log")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	eng := engine(b)
+	local := flowagg.NewLocal(flowagg.DefaultLocal())
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var records int64
+	cpu0 := flowtest.CPUTime()
+	for b.Loop() {
+		var tally flowlog.Tally
+		agg := flowagg.New(local)
+		r := flowfile.Reader{Tally: &tally}
+		if err := r.Read(context.Background(), path, agg.Add); err != nil {
+			b.Fatal(err)
+		}
+		s := agg.Summarize(eng, flowagg.Options{Top: 10})
+		a := tally.Accounting()
+		if a.Skipped != 0 || s.Remote.Flows == 0 {
+			b.Fatalf("accounting %+v", a)
+		}
+		records += a.Records
+	}
+	flowtest.ReportRates(b, cpu0, records, int64(len(data)))
+}
+
+// BenchmarkFlowsZeekTSV is "sovmap flows" on a Zeek TSV conn.log.
+func BenchmarkFlowsZeekTSV(b *testing.B) { benchFlows(b, false) }
+
+// BenchmarkFlowsZeekJSON is "sovmap flows" on Zeek JSON lines.
+func BenchmarkFlowsZeekJSON(b *testing.B) { benchFlows(b, true) }
+
+// BenchmarkAggregate measures Aggregator.Add alone.
+func BenchmarkAggregate(b *testing.B) {
+	addrs := flowtest.RemoteAddrs(100_000, 3)
+	recs := make([]flowlog.Record, 1<<16)
+	for i := range recs {
+		r := &recs[i]
+		r.Src = netip.MustParseAddrPort("10.0.0.5:40000")
+		r.Dst = netip.AddrPortFrom(addrs[i%len(addrs)], 443)
+		r.Proto, r.SrcBytes, r.DstBytes, r.SrcPackets, r.DstPackets = 6, 500, 5000, 5, 6
+	}
+	agg := flowagg.New(flowagg.NewLocal(flowagg.DefaultLocal()))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		agg.Add(&recs[i&(len(recs)-1)])
+		i++
+	}
+}
+
+// BenchmarkMemory reports the heap an aggregator holds for N distinct
+// remote addresses, after 1 and after 10 records per remote: memory follows
+// the remotes, not the records.
+func BenchmarkMemory(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		for _, per := range []int{1, 10} {
+			if n*per > 2_000_000 {
+				continue // 1M remotes once: the 100k case shows records do not add memory
+			}
+			b.Run(fmt.Sprintf("remotes=%d/records=%d", n, n*per), func(b *testing.B) {
+				addrs := flowtest.RemoteAddrs(n, 5)
+				src := netip.MustParseAddrPort("10.0.0.5:40000")
+				var perRemote float64
+				for b.Loop() {
+					runtime.GC()
+					var before, after runtime.MemStats
+					runtime.ReadMemStats(&before)
+					agg := flowagg.New(flowagg.NewLocal(flowagg.DefaultLocal()))
+					var r flowlog.Record
+					for k := 0; k < per; k++ {
+						for _, a := range addrs {
+							r.Src, r.Dst, r.Proto, r.SrcBytes = src, netip.AddrPortFrom(a, 443), 6, 100
+							agg.Add(&r)
+						}
+					}
+					runtime.GC()
+					runtime.ReadMemStats(&after)
+					perRemote = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+					runtime.KeepAlive(agg)
+				}
+				b.ReportMetric(perRemote, "B/remote")
+			})
+		}
+	}
+}

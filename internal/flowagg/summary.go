@@ -1,0 +1,407 @@
+package flowagg
+
+import (
+	"cmp"
+	"container/heap"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sovmap/sovmap/internal/attribution"
+	"github.com/sovmap/sovmap/internal/flowlog"
+)
+
+// An Attributor attributes an address; *attribution.Engine is one.
+type Attributor interface {
+	Attribute(addr netip.Addr) attribution.Record
+}
+
+// Grouping dimensions.
+const (
+	ByControl  = "control"   // country of the company that ultimately controls the remote's operator
+	ByProvider = "provider"  // the catalog provider serving the remote address
+	ByParent   = "parent"    // the ultimate parent company
+	ByLocation = "location"  // the country where the remote address is
+	ByASN      = "asn"       // the origin AS of the remote address
+	ByRemoteIP = "remote-ip" // the remote address itself
+	ByService  = "service"   // protocol and service port
+)
+
+// Dimensions lists the grouping dimensions.
+var Dimensions = []string{ByControl, ByProvider, ByParent, ByLocation, ByASN, ByRemoteIP, ByService}
+
+// DefaultBy is the grouping when none is asked for.
+var DefaultBy = []string{ByControl, ByProvider, ByLocation, ByRemoteIP, ByService}
+
+// ParseBy parses a comma-separated list of dimensions.
+func ParseBy(s string) ([]string, error) {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if f == "ip" || f == "remote" {
+			f = ByRemoteIP
+		}
+		if !slices.Contains(Dimensions, f) {
+			return nil, fmt.Errorf("unknown grouping %q (known: %s)", f, strings.Join(Dimensions, ", "))
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no grouping in %q", s)
+	}
+	return out, nil
+}
+
+// Options shape a summary.
+type Options struct {
+	By  []string // dimensions to group by; nil means DefaultBy
+	Top int      // rows kept per group, the rest summed as "other"; 0 keeps all
+}
+
+// A Summary is the exposure of some traffic: its totals, the part that
+// could not be attributed, and its groups. Fields are only ever added.
+type Summary struct {
+	Start time.Time      `json:"start,omitzero"` // earliest flow start seen
+	End   time.Time      `json:"end,omitzero"`   // latest flow end seen
+	Local []netip.Prefix `json:"local"`          // the networks taken as local
+	// ShareOf says what shares are of: "bytes", or "flows" when the
+	// input carries no byte counts.
+	ShareOf string `json:"share_of"`
+	// Remote is the traffic between a local and a remote end.
+	Remote Counters `json:"remote"`
+	// Unattributed is the part of Remote to addresses whose controlling
+	// jurisdiction is unknown.
+	Unattributed      Counters `json:"unattributed"`
+	UnattributedShare float64  `json:"unattributed_share"`
+	Remotes           int      `json:"remotes"`  // distinct remote addresses
+	Internal          Counters `json:"internal"` // both ends local (totals only)
+	Transit           Counters `json:"transit"`  // neither end local (totals only)
+	Groups            []Group  `json:"groups"`
+	// Input accounts for the lines read, when the summary is of logs.
+	Input *flowlog.Accounting `json:"input,omitempty"`
+}
+
+// A Group is the remote traffic grouped by one dimension, largest first.
+type Group struct {
+	By    string `json:"by"`
+	Count int    `json:"count"` // distinct values, including those past the top rows
+	Rows  []Row  `json:"rows"`
+	Other *Row   `json:"other,omitempty"` // the rows past the top ones, summed
+}
+
+// A Row is the traffic of one value of a dimension. Key is the value:
+// a country code, a provider or company ID, "AS" and a number, an address,
+// or a protocol and port ("tcp/443"); "" means unknown. The attribute
+// fields repeat what all the row's remote addresses share (a provider row
+// gives the provider's control country, a remote-ip row everything known
+// of the address) and are empty where they differ or are unknown.
+type Row struct {
+	Key      string `json:"key"`
+	Name     string `json:"name,omitempty"` // provider, company or AS name
+	Control  string `json:"control,omitempty"`
+	Provider string `json:"provider,omitempty"`
+	Parent   string `json:"parent,omitempty"`
+	Location string `json:"location,omitempty"`
+	ASN      uint32 `json:"asn,omitempty"`
+	Counters
+	Remotes int     `json:"remotes,omitempty"` // distinct remote addresses
+	Share   float64 `json:"share"`             // of the remote traffic, see Summary.ShareOf
+}
+
+// attrs are a row's attribute fields and whether each is still shared.
+type attrs struct {
+	row                                      Row
+	control, provider, parent, location, asn bool // mixed
+}
+
+func (g *attrs) note(rec *attribution.Record) {
+	var control, provider, parent, location string
+	if rec.Control != nil {
+		control = rec.Control.Country
+	}
+	if rec.Provider != nil {
+		provider = rec.Provider.ID
+	}
+	if rec.Parent != nil {
+		parent = rec.Parent.ID
+	}
+	if rec.Location != nil {
+		location = rec.Location.Country
+	}
+	r := &g.row
+	if r.Remotes == 0 {
+		r.Control, r.Provider, r.Parent, r.Location, r.ASN = control, provider, parent, location, rec.ASN
+		return
+	}
+	mix := func(field *string, v string, mixed *bool) {
+		if !*mixed && *field != v {
+			*field, *mixed = "", true
+		}
+	}
+	mix(&r.Control, control, &g.control)
+	mix(&r.Provider, provider, &g.provider)
+	mix(&r.Parent, parent, &g.parent)
+	mix(&r.Location, location, &g.location)
+	if !g.asn && r.ASN != rec.ASN {
+		r.ASN, g.asn = 0, true
+	}
+}
+
+// keyOf returns the group key and name of a record in a dimension.
+func keyOf(dim string, rec *attribution.Record) (key, name string) {
+	switch dim {
+	case ByControl:
+		if rec.Control != nil {
+			return rec.Control.Country, ""
+		}
+	case ByProvider:
+		if rec.Provider != nil {
+			return rec.Provider.ID, rec.Provider.Name
+		}
+	case ByParent:
+		if rec.Parent != nil {
+			return rec.Parent.ID, rec.Parent.Name
+		}
+	case ByLocation:
+		if rec.Location != nil {
+			return rec.Location.Country, ""
+		}
+	case ByASN:
+		if rec.ASN != 0 {
+			return "AS" + strconv.FormatUint(uint64(rec.ASN), 10), rec.ASName
+		}
+	}
+	return "", ""
+}
+
+// Summarize attributes each remote address once with att and returns the
+// summary. The aggregator is not changed.
+func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
+	by := opt.By
+	if by == nil {
+		by = DefaultBy
+	}
+	s := &Summary{
+		Local:    a.local.Prefixes(),
+		Internal: a.internal.totals(),
+		Transit:  a.transit.totals(),
+		Remotes:  len(a.tallies),
+	}
+	if a.first != 0 {
+		s.Start = time.Unix(0, a.first).UTC()
+	}
+	if a.last != 0 {
+		s.End = time.Unix(0, a.last).UTC()
+	}
+	var dims []string
+	for _, d := range by {
+		if d != ByRemoteIP && d != ByService {
+			dims = append(dims, d)
+		}
+	}
+	groups := make([]map[string]*attrs, len(dims))
+	for i := range groups {
+		groups[i] = make(map[string]*attrs)
+	}
+	wantIPs := slices.Contains(by, ByRemoteIP)
+	top := &ipHeap{limit: opt.Top}
+	var ipOther Row
+	for i := range a.tallies {
+		c := a.tallies[i].counters()
+		s.Remote.Add(&c)
+		addr := a.addrs[i].Addr()
+		rec := att.Attribute(addr)
+		if rec.Control == nil {
+			s.Unattributed.Add(&c)
+		}
+		for d, dim := range dims {
+			key, name := keyOf(dim, &rec)
+			g := groups[d][key]
+			if g == nil {
+				g = &attrs{row: Row{Key: key, Name: name}}
+				groups[d][key] = g
+			}
+			g.note(&rec)
+			g.row.Counters.Add(&c)
+			g.row.Remotes++
+		}
+		if wantIPs {
+			if dropped, ok := top.offer(ipItem{addr: addr, c: c}, &rec); ok {
+				ipOther.Counters.Add(&dropped.c)
+				ipOther.Remotes++
+			}
+		}
+	}
+	s.ShareOf = "bytes"
+	total := s.Remote.Bytes
+	if total == 0 {
+		s.ShareOf, total = "flows", s.Remote.Flows
+	}
+	share := func(c *Counters) float64 {
+		if total == 0 {
+			return 0
+		}
+		v := c.Bytes
+		if s.ShareOf == "flows" {
+			v = c.Flows
+		}
+		return float64(v) / float64(total)
+	}
+	s.UnattributedShare = share(&s.Unattributed)
+	for _, dim := range by {
+		var g Group
+		switch dim {
+		case ByRemoteIP:
+			g = Group{By: dim, Count: len(a.tallies), Rows: top.sorted()}
+			if ipOther.Remotes > 0 {
+				o := ipOther
+				g.Other = &o
+			}
+		case ByService:
+			rows := make([]Row, len(a.svc))
+			for i, k := range a.svcKeys {
+				rows[i] = Row{Key: serviceName(k), Counters: a.svc[i].counters()}
+			}
+			g = topRows(dim, rows, opt.Top)
+		default:
+			m := groups[slices.Index(dims, dim)]
+			rows := make([]Row, 0, len(m))
+			for _, g := range m {
+				rows = append(rows, g.row)
+			}
+			g = topRows(dim, rows, opt.Top)
+		}
+		for i := range g.Rows {
+			g.Rows[i].Share = share(&g.Rows[i].Counters)
+		}
+		if g.Other != nil {
+			g.Other.Share = share(&g.Other.Counters)
+		}
+		s.Groups = append(s.Groups, g)
+	}
+	return s
+}
+
+func serviceName(k uint32) string {
+	proto, port := uint8(k>>16), uint16(k)
+	if port == 0 {
+		return flowlog.ProtoName(proto)
+	}
+	return flowlog.ProtoName(proto) + "/" + strconv.Itoa(int(port))
+}
+
+// compareRows orders rows largest first: by bytes, then flows, then key.
+func compareRows(a, b *Row) int {
+	if c := cmp.Compare(b.Bytes, a.Bytes); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(b.Flows, a.Flows); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Key, b.Key)
+}
+
+func topRows(by string, rows []Row, top int) Group {
+	slices.SortFunc(rows, func(a, b Row) int { return compareRows(&a, &b) })
+	g := Group{By: by, Count: len(rows), Rows: rows}
+	if top > 0 && len(rows) > top {
+		o := Row{}
+		for i := top; i < len(rows); i++ {
+			o.Counters.Add(&rows[i].Counters)
+			o.Remotes += rows[i].Remotes
+		}
+		g.Rows, g.Other = rows[:top:top], &o
+	}
+	return g
+}
+
+// ipItem is a remote address in the running top list.
+type ipItem struct {
+	addr netip.Addr
+	c    Counters
+	row  Row
+}
+
+// better reports whether x ranks before y.
+func (x *ipItem) better(y *ipItem) bool {
+	if x.c.Bytes != y.c.Bytes {
+		return x.c.Bytes > y.c.Bytes
+	}
+	if x.c.Flows != y.c.Flows {
+		return x.c.Flows > y.c.Flows
+	}
+	return x.addr.Less(y.addr)
+}
+
+// ipHeap keeps the top remote addresses; its root is the worst kept.
+type ipHeap struct {
+	limit int // 0 keeps all
+	items []ipItem
+}
+
+// The heap.Interface methods.
+
+func (h *ipHeap) Len() int           { return len(h.items) }
+func (h *ipHeap) Less(i, j int) bool { return h.items[j].better(&h.items[i]) }
+func (h *ipHeap) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *ipHeap) Push(x any)         { h.items = append(h.items, x.(ipItem)) }
+func (h *ipHeap) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
+}
+
+// offer adds an address if it ranks among the top ones, and returns the
+// item that fell out of the list, if any.
+func (h *ipHeap) offer(it ipItem, rec *attribution.Record) (ipItem, bool) {
+	if h.limit > 0 && len(h.items) == h.limit && !it.better(&h.items[0]) {
+		return it, true
+	}
+	it.row = ipRow(it.addr, &it.c, rec)
+	if h.limit > 0 && len(h.items) == h.limit {
+		out := h.items[0]
+		h.items[0] = it
+		heap.Fix(h, 0)
+		return out, true
+	}
+	heap.Push(h, it)
+	return ipItem{}, false
+}
+
+func (h *ipHeap) sorted() []Row {
+	slices.SortFunc(h.items, func(a, b ipItem) int {
+		if a.better(&b) {
+			return -1
+		}
+		if b.better(&a) {
+			return 1
+		}
+		return 0
+	})
+	rows := make([]Row, len(h.items))
+	for i := range h.items {
+		rows[i] = h.items[i].row
+	}
+	return rows
+}
+
+func ipRow(addr netip.Addr, c *Counters, rec *attribution.Record) Row {
+	g := attrs{row: Row{Key: addr.String()}}
+	g.note(rec)
+	g.row.Counters = *c
+	g.row.Remotes = 1
+	if rec.Provider != nil {
+		g.row.Name = rec.Provider.Name
+	} else if rec.ASName != "" {
+		g.row.Name = rec.ASName
+	}
+	return g.row
+}

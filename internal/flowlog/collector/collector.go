@@ -1,0 +1,332 @@
+// Package collector receives NetFlow v5, NetFlow v9 and IPFIX export
+// packets over UDP and turns their flow records into [flowlog.Record]s.
+//
+// Decoding is done by the netsampler/goflow2 decoders. Templates (NetFlow v9
+// and IPFIX) are kept per exporter, an exporter being the source address and
+// port of the packets (RFC 7011 scopes templates to the transport session),
+// and within it per observation domain.
+//
+// # Never blocking the socket
+//
+// One goroutine reads the socket and does nothing else: it copies each
+// packet into a small buffer and hands it to the decoder that owns its
+// exporter, through a bounded queue. When the queue is full the packet is
+// dropped and counted, per exporter and in total, rather than leaving the
+// socket unread (where the kernel would drop packets without telling
+// anyone). Decoders call [Collector.Sink] with the flows of each packet; a
+// slow sink slows only the decoders, and their queues absorb bursts.
+//
+// # Counts
+//
+// [Collector.Stats] reports, for the collector and for each exporter, the
+// packets received and dropped, the flows decoded, the data sets that
+// arrived before their template (template misses) and the packets that
+// failed to decode. Counters only grow; [Stats.Sub] gives the counts of a
+// window.
+//
+// # Times
+//
+// Flow start and end times are converted to absolute times where the
+// packet allows: NetFlow v5 and v9 times are relative to the exporter's
+// uptime and are placed with the packet header's clock; IPFIX absolute
+// times (flowStartSeconds to flowEndNanoseconds) are used as they are, and
+// uptime-relative ones with systemInitTimeMilliseconds when the exporter
+// has sent it. Counters are reported as exported, not scaled by any
+// sampling rate.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"net"
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sovmap/sovmap/internal/flowlog"
+)
+
+// Defaults of a Collector's zero fields.
+const (
+	DefaultQueueLen     = 4096
+	DefaultMaxExporters = 4096
+	DefaultReadBuffer   = 4 << 20
+)
+
+// A Collector reads export packets from a socket and decodes them. Set Conn
+// and Sink; the other fields may be left zero.
+type Collector struct {
+	// Conn is the socket to read, usually a *net.UDPConn from
+	// net.ListenUDP. Run closes it when its context ends.
+	Conn net.PacketConn
+	// Sink receives the flows of each packet, from the decoder goroutine
+	// of the packet's exporter (worker is its index). The slice is reused
+	// once Sink returns.
+	Sink func(worker int, exporter netip.AddrPort, flows []flowlog.Record)
+	// Workers is the number of decoder goroutines; 0 means one less than
+	// GOMAXPROCS, at least one.
+	Workers int
+	// QueueLen is the number of packets each decoder may have waiting; 0
+	// means DefaultQueueLen.
+	QueueLen int
+	// MaxExporters bounds the number of exporters tracked; packets from
+	// further exporters are dropped and counted as rejected. 0 means
+	// DefaultMaxExporters.
+	MaxExporters int
+	// ReadBuffer is the socket receive buffer asked of the kernel; 0 means
+	// DefaultReadBuffer, negative leaves the system default.
+	ReadBuffer int
+
+	received, dropped, rejected, readErrors atomic.Uint64
+
+	mu        sync.Mutex
+	exporters []*exporter // in order of first packet
+}
+
+// Stats are the counts of a collector. Counters only grow.
+type Stats struct {
+	Packets    uint64          `json:"packets"`           // packets received from the socket
+	Dropped    uint64          `json:"dropped"`           // packets dropped because a decoder queue was full
+	Rejected   uint64          `json:"rejected"`          // packets from exporters beyond MaxExporters
+	ReadErrors uint64          `json:"read_errors"`       // failed socket reads
+	Exporters  []ExporterStats `json:"exporters"`         // in order of first packet
+	Flows      uint64          `json:"flows"`             // flows decoded, all exporters
+	Errors     uint64          `json:"decode_errors"`     // packets that failed to decode, all exporters
+	Misses     uint64          `json:"template_misses"`   // data sets without their template, all exporters
+	Versions   []uint16        `json:"versions,omitzero"` // export versions seen
+}
+
+// ExporterStats are the counts of one exporter.
+type ExporterStats struct {
+	Exporter       netip.AddrPort `json:"exporter"`
+	Version        uint16         `json:"version"` // of its latest packet: 5, 9 or 10 (IPFIX)
+	Packets        uint64         `json:"packets"`
+	Dropped        uint64         `json:"dropped"`
+	Flows          uint64         `json:"flows"`
+	TemplateMisses uint64         `json:"template_misses"`
+	DecodeErrors   uint64         `json:"decode_errors"`
+	LastError      string         `json:"last_error,omitempty"`
+}
+
+// Sub returns the counts of s since prev, an earlier Stats of the same
+// collector. Exporters without packets since prev are left out.
+func (s Stats) Sub(prev Stats) Stats {
+	out := Stats{
+		Packets:    s.Packets - prev.Packets,
+		Dropped:    s.Dropped - prev.Dropped,
+		Rejected:   s.Rejected - prev.Rejected,
+		ReadErrors: s.ReadErrors - prev.ReadErrors,
+	}
+	old := make(map[netip.AddrPort]ExporterStats, len(prev.Exporters))
+	for _, e := range prev.Exporters {
+		old[e.Exporter] = e
+	}
+	for _, e := range s.Exporters {
+		p := old[e.Exporter]
+		d := ExporterStats{
+			Exporter:       e.Exporter,
+			Version:        e.Version,
+			Packets:        e.Packets - p.Packets,
+			Dropped:        e.Dropped - p.Dropped,
+			Flows:          e.Flows - p.Flows,
+			TemplateMisses: e.TemplateMisses - p.TemplateMisses,
+			DecodeErrors:   e.DecodeErrors - p.DecodeErrors,
+		}
+		if d.DecodeErrors > 0 {
+			d.LastError = e.LastError
+		}
+		if d.Packets == 0 && d.Dropped == 0 {
+			continue
+		}
+		out.Exporters = append(out.Exporters, d)
+	}
+	out.total()
+	return out
+}
+
+func (s *Stats) total() {
+	s.Flows, s.Errors, s.Misses, s.Versions = 0, 0, 0, nil
+	for _, e := range s.Exporters {
+		s.Flows += e.Flows
+		s.Errors += e.DecodeErrors
+		s.Misses += e.TemplateMisses
+		if e.Version != 0 && !slices.Contains(s.Versions, e.Version) {
+			s.Versions = append(s.Versions, e.Version)
+		}
+	}
+	slices.Sort(s.Versions)
+}
+
+// Stats returns the counts so far.
+func (c *Collector) Stats() Stats {
+	s := Stats{
+		Packets:    c.received.Load(),
+		Dropped:    c.dropped.Load(),
+		Rejected:   c.rejected.Load(),
+		ReadErrors: c.readErrors.Load(),
+	}
+	c.mu.Lock()
+	exps := slices.Clone(c.exporters)
+	c.mu.Unlock()
+	for _, e := range exps {
+		es := ExporterStats{
+			Exporter:       e.addr,
+			Version:        uint16(e.version.Load()),
+			Packets:        e.packets.Load(),
+			Dropped:        e.dropped.Load(),
+			Flows:          e.flows.Load(),
+			TemplateMisses: e.misses.Load(),
+			DecodeErrors:   e.errors.Load(),
+		}
+		if p := e.lastErr.Load(); p != nil {
+			es.LastError = *p
+		}
+		s.Exporters = append(s.Exporters, es)
+	}
+	s.total()
+	return s
+}
+
+// packet is one datagram waiting for its decoder.
+type packet struct {
+	exp *exporter
+	buf *[]byte
+}
+
+// smallPacket is the buffer size for most datagrams (an Ethernet MTU).
+const smallPacket = 2048
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, smallPacket); return &b }}
+
+func getBuf(n int) *[]byte {
+	if n > smallPacket {
+		b := make([]byte, n)
+		return &b
+	}
+	p := bufPool.Get().(*[]byte)
+	*p = (*p)[:n]
+	return p
+}
+
+func putBuf(p *[]byte) {
+	if cap(*p) == smallPacket {
+		bufPool.Put(p)
+	}
+}
+
+// Run reads and decodes packets until ctx ends, then closes the socket,
+// lets the decoders finish the packets already queued, and returns nil. It
+// returns an error if the socket fails otherwise.
+func (c *Collector) Run(ctx context.Context) error {
+	if c.Conn == nil || c.Sink == nil {
+		return errors.New("collector: Conn and Sink must be set")
+	}
+	workers := c.Workers
+	if workers <= 0 {
+		workers = max(runtime.GOMAXPROCS(0)-1, 1)
+	}
+	qlen := c.QueueLen
+	if qlen <= 0 {
+		qlen = DefaultQueueLen
+	}
+	maxExp := c.MaxExporters
+	if maxExp <= 0 {
+		maxExp = DefaultMaxExporters
+	}
+	if uc, ok := c.Conn.(*net.UDPConn); ok && c.ReadBuffer >= 0 {
+		rb := c.ReadBuffer
+		if rb == 0 {
+			rb = DefaultReadBuffer
+		}
+		_ = uc.SetReadBuffer(rb) // best effort: the system may cap it
+	}
+	queues := make([]chan packet, workers)
+	var wg sync.WaitGroup
+	for i := range queues {
+		queues[i] = make(chan packet, qlen)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := decoder{worker: i, sink: c.Sink}
+			for p := range queues[i] {
+				d.decode(p.exp, *p.buf)
+				putBuf(p.buf)
+			}
+		}()
+	}
+	stop := context.AfterFunc(ctx, func() { c.Conn.Close() })
+	defer stop()
+
+	seed := maphash.MakeSeed()
+	byAddr := make(map[netip.AddrPort]*exporter)
+	scratch := make([]byte, 65536)
+	uc, _ := c.Conn.(*net.UDPConn)
+	var err error
+	for {
+		var n int
+		var from netip.AddrPort
+		var rerr error
+		if uc != nil {
+			n, from, rerr = uc.ReadFromUDPAddrPort(scratch)
+		} else {
+			var a net.Addr
+			n, a, rerr = c.Conn.ReadFrom(scratch)
+			if ua, ok := a.(*net.UDPAddr); ok {
+				from = ua.AddrPort()
+			}
+		}
+		if rerr != nil {
+			if ctx.Err() != nil || errors.Is(rerr, net.ErrClosed) {
+				if ctx.Err() == nil {
+					err = rerr
+				}
+				break
+			}
+			c.readErrors.Add(1)
+			var ne net.Error
+			if errors.As(rerr, &ne) && ne.Timeout() {
+				continue
+			}
+			time.Sleep(10 * time.Millisecond) // a persistent error must not spin
+			continue
+		}
+		c.received.Add(1)
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		exp := byAddr[from]
+		if exp == nil {
+			if len(byAddr) >= maxExp {
+				c.rejected.Add(1)
+				continue
+			}
+			h := maphash.Comparable(seed, from)
+			exp = newExporter(from, int(h%uint64(workers)))
+			byAddr[from] = exp
+			c.mu.Lock()
+			c.exporters = append(c.exporters, exp)
+			c.mu.Unlock()
+		}
+		exp.packets.Add(1)
+		buf := getBuf(n)
+		copy(*buf, scratch[:n])
+		select {
+		case queues[exp.worker] <- packet{exp: exp, buf: buf}:
+		default:
+			putBuf(buf)
+			exp.dropped.Add(1)
+			c.dropped.Add(1)
+		}
+	}
+	for _, q := range queues {
+		close(q)
+	}
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("collector: read: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+package collector
+
+import (
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sovmap/sovmap/internal/flowlog"
+	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
+)
+
+// exporterConn returns a socket to addr: one exporter, as the collector
+// tells exporters by source address and port.
+func exporterConn(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func send(t *testing.T, c net.Conn, packets ...[]byte) {
+	t.Helper()
+	for _, p := range packets {
+		if _, err := c.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitStats polls the collector's stats until ok says so, or fails.
+func waitStats(t *testing.T, c *Collector, ok func(Stats) bool) Stats {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := c.Stats()
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats never became right: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestTemplates sends data before its template (a miss), then the
+// template and data, from two exporters whose template IDs collide.
+func TestTemplates(t *testing.T) {
+	var r received
+	c, addr := startCollector(t, &r)
+	flows := testFlows(3)
+	one, two := exporterConn(t, addr), exporterConn(t, addr)
+	send(t, one, ipfixPacket(1, 300, false, flows))
+	waitStats(t, c, func(s Stats) bool { return s.Misses == 1 })
+	send(t, one, ipfixPacket(1, 300, true, flows), ipfixPacket(1, 300, false, flows[:1]))
+	// A second exporter with the same domain and template ID but no
+	// template of its own: its data must not decode with the first one's.
+	send(t, two, ipfixPacket(1, 300, false, flows))
+	st := waitStats(t, c, func(s Stats) bool { return s.Flows == 4 && s.Misses == 2 })
+	if len(st.Exporters) != 2 || st.Errors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	var want flowtest.Totals
+	for _, f := range append(flows, flows[0]) {
+		want.Bytes += f.SrcBytes
+		want.Packets += f.SrcPackets
+	}
+	if got, _ := r.get(); got != want {
+		t.Errorf("totals %+v, want %+v", got, want)
+	}
+	for _, rec := range r.recs {
+		if !rec.Start.Equal(flows[0].Start) || !rec.End.Equal(flows[0].End) {
+			t.Errorf("times %v to %v, want %v to %v", rec.Start, rec.End, flows[0].Start, flows[0].End)
+		}
+	}
+}
+
+// TestBadPackets sends garbage: truncated, unknown versions, a v5 header
+// that claims more records than it holds, a template without fields (on
+// which the decoder library would loop). Each is a decode error, and the
+// collector goes on.
+func TestBadPackets(t *testing.T) {
+	var r received
+	c, addr := startCollector(t, &r)
+	good := ipfixPacket(7, 256, true, testFlows(2))
+	v5 := make([]byte, 24+48)
+	binary.BigEndian.PutUint16(v5, 5)
+	binary.BigEndian.PutUint16(v5[2:], 30)
+	empty := make([]byte, 16)
+	binary.BigEndian.PutUint16(empty, 10)
+	empty = append(empty, 0, 2, 0, 8, 1, 0, 0, 0) // template 256 with no fields
+	empty = append(empty, 1, 0, 0, 8, 1, 2, 3, 4) // data for it
+	binary.BigEndian.PutUint16(empty[2:], uint16(len(empty)))
+	bad := [][]byte{
+		{0, 10},
+		{0, 7, 0, 0, 0, 0},
+		good[:20],
+		v5,
+		empty,
+		{0, 9, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff},
+	}
+	conn := exporterConn(t, addr)
+	send(t, conn, bad...)
+	send(t, conn, good)
+	st := waitStats(t, c, func(s Stats) bool { return s.Packets == uint64(len(bad)+1) && s.Flows == 2 })
+	if st.Errors < 6 {
+		t.Errorf("decode errors %d, want at least 6: %+v", st.Errors, st)
+	}
+	if e := st.Exporters[0]; e.LastError == "" {
+		t.Errorf("no last error: %+v", e)
+	}
+}
+
+// TestDrops has a sink that blocks: the reader must keep reading the
+// socket and drop what the full queue cannot take, counting it.
+func TestDrops(t *testing.T) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var decoded atomic.Int64
+	c := &Collector{Conn: conn, Workers: 1, QueueLen: 2, Sink: func(int, netipAddrPort, []flowlog.Record) {
+		<-release
+		decoded.Add(1)
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	pkt := ipfixPacket(1, 256, true, testFlows(1))
+	const n = 50
+	exp := exporterConn(t, conn.LocalAddr().String())
+	for range n {
+		send(t, exp, pkt)
+	}
+	st := waitStats(t, c, func(s Stats) bool { return s.Packets == n })
+	// At most one packet in the sink and two in the queue; the rest are
+	// dropped.
+	if st.Dropped < n-3 || st.Exporters[0].Dropped != st.Dropped {
+		t.Errorf("dropped %d (exporter %d), want at least %d", st.Dropped, st.Exporters[0].Dropped, n-3)
+	}
+	close(release)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := decoded.Load(); got != int64(n-st.Dropped) {
+		t.Errorf("decoded %d packets, want the %d not dropped", got, n-st.Dropped)
+	}
+}
+
+// TestStatsSub checks window counts.
+func TestStatsSub(t *testing.T) {
+	var r received
+	c, addr := startCollector(t, &r)
+	exp := exporterConn(t, addr)
+	send(t, exp, ipfixPacket(1, 256, true, testFlows(2)))
+	first := waitStats(t, c, func(s Stats) bool { return s.Flows == 2 })
+	send(t, exp, ipfixPacket(1, 256, false, testFlows(3)))
+	second := waitStats(t, c, func(s Stats) bool { return s.Flows == 5 })
+	d := second.Sub(first)
+	if d.Packets != 1 || d.Flows != 3 || len(d.Exporters) != 1 || d.Exporters[0].Flows != 3 {
+		t.Errorf("window stats %+v", d)
+	}
+	if e := second.Sub(second); len(e.Exporters) != 0 || e.Packets != 0 {
+		t.Errorf("empty window stats %+v", e)
+	}
+}
+
+// FuzzDecode decodes arbitrary packets, with and without a template known
+// first: the decoder must neither hang nor panic (a panic would be caught
+// and reported as a decode error, which this fuzz target treats as a bug).
+func FuzzDecode(f *testing.F) {
+	f.Add(ipfixPacket(1, 256, true, testFlows(2)))
+	f.Add(ipfixPacket(1, 256, false, testFlows(1)))
+	v9 := []byte{0, 9, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 12, 1, 0, 0, 1, 0, 8, 0, 4, 1, 0, 0, 8, 1, 2, 3, 4}
+	f.Add(v9)
+	f.Add(append([]byte{0, 5, 0, 1}, make([]byte, 20+48)...))
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		e := newExporter(netipMustAddrPort("127.0.0.1:9"), 0)
+		var n int
+		d := decoder{sink: func(_ int, _ netipAddrPort, flows []flowlog.Record) { n += len(flows) }}
+		d.decode(e, ipfixPacket(1, 256, true, nil))
+		d.decode(e, pkt)
+		if p := e.lastErr.Load(); p != nil && strings.Contains(*p, "panic") {
+			t.Fatalf("decoder panicked: %s", *p)
+		}
+		if uint64(n) != e.flows.Load() {
+			t.Fatalf("%d flows given to the sink, %d counted", n, e.flows.Load())
+		}
+	})
+}
+
+// TestRandomPackets throws random bytes with valid version numbers at the
+// decoder.
+func TestRandomPackets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	e := newExporter(netipMustAddrPort("127.0.0.1:9"), 0)
+	d := decoder{sink: func(int, netipAddrPort, []flowlog.Record) {}}
+	for i := range 20000 {
+		pkt := make([]byte, rng.IntN(300))
+		for k := range pkt {
+			pkt[k] = byte(rng.Uint32())
+		}
+		if len(pkt) >= 2 {
+			pkt[0], pkt[1] = 0, []byte{5, 9, 10}[i%3]
+		}
+		if i%3 == 2 && len(pkt) >= 4 {
+			binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
+		}
+		d.decode(e, pkt)
+	}
+	if p := e.lastErr.Load(); p != nil && strings.Contains(*p, "panic") {
+		t.Errorf("decoder panicked: %s", *p)
+	}
+}
