@@ -260,31 +260,58 @@ func NfcapdFile(t testing.TB, pcap string) string {
 	t.Helper()
 	bins := LookPath(t, "nfcapd", "softflowd")
 	dir := t.TempDir()
-	port := FreeUDPPort(t)
-	cmd := exec.Command(bins[0], "-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", dir, "-t", "3600")
+	// The port can be taken between FreeUDPPort and nfcapd's bind (by a
+	// parallel test, or by the probe below): start again on another port
+	// when nfcapd exits early.
+	var cmd *exec.Cmd
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Wait until nfcapd holds its port.
-	for i := 0; ; i++ {
-		c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
+	var port int
+	for attempt := 0; ; attempt++ {
+		port = FreeUDPPort(t)
+		out.Reset()
+		cmd = exec.Command(bins[0], "-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", dir, "-t", "3600")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Process.Wait(); close(exited) }()
+		bound := false
+		for i := 0; i < 150 && !bound; i++ {
+			select {
+			case <-exited:
+				i = 150
+				continue
+			case <-time.After(20 * time.Millisecond):
+			}
+			c, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+			if err != nil {
+				bound = true // nfcapd holds the port
+				break
+			}
+			c.Close()
+		}
+		if bound {
 			break
 		}
-		c.Close()
-		if i == 100 {
-			cmd.Process.Kill()
-			t.Fatalf("nfcapd did not bind its port:\n%s", out.String())
+		cmd.Process.Kill()
+		<-exited
+		if attempt == 4 {
+			t.Fatalf("nfcapd did not bind a port in 5 attempts:\n%s", out.String())
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	Softflowd(t, pcap, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "9")
 	time.Sleep(200 * time.Millisecond) // let nfcapd read the last datagrams
 	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("nfcapd: %v\n%s", err, out.String())
+	// The process is reaped by the goroutine above; give it time to write.
+	for i := 0; i < 250; i++ {
+		if cmd.ProcessState != nil {
+			break
+		}
+		if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "nfcapd.*"))
 	var best string
