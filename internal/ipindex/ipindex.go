@@ -229,24 +229,17 @@ func (u U128) Sub1() U128 {
 // [first, last], which must hold a. A block that fits stays fitting as it
 // shrinks, so the prefix length is found by binary search.
 func LargestPrefix4(a, first, last uint32) netip.Prefix {
-	fits := func(n int) bool {
-		mask := uint32(0)
-		if n > 0 {
-			mask = ^uint32(0) << (32 - n)
-		}
-		lo := a & mask
-		return lo >= first && lo|^mask <= last
-	}
 	lo, hi := 0, 32 // the answer is in [lo, hi]; a /32 always fits
 	for lo < hi {
 		m := (lo + hi) / 2
-		if fits(m) {
+		mask := ^uint32(0) << (32 - m) // 0 for m = 0: Go shifts past the width give 0
+		if l := a & mask; l >= first && l|^mask <= last {
 			hi = m
 		} else {
 			lo = m + 1
 		}
 	}
-	return netip.PrefixFrom(U32Addr(a), lo).Masked()
+	return netip.PrefixFrom(U32Addr(a&(^uint32(0)<<(32-lo))), lo)
 }
 
 // LargestPrefix6 returns the largest CIDR block that holds a and lies within
