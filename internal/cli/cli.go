@@ -161,6 +161,11 @@ Commands:
 Examples:
   sovmap ip 47.88.1.1 8.8.8.8 2a00:1450:4001::1
   sovmap ip --json < addresses.txt > records.ndjson
+  sovmap scan domains.txt > results.ndjson
+  sovmap scan --zone gov.zone.txt.gz --summary
+  sovmap flows conn.log
+  sovmap ip --policy us-icts --fail-on high < addresses.txt
+  sovmap screen vendors.csv
   sovmap catalog list --control CN
   sovmap catalog show alibaba-cloud
   sovmap data info
