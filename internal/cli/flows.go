@@ -17,6 +17,7 @@ import (
 	"github.com/sovmap/sovmap/internal/flowagg"
 	"github.com/sovmap/sovmap/internal/flowlog"
 	"github.com/sovmap/sovmap/internal/flowlog/flowfile"
+	"github.com/sovmap/sovmap/internal/policy"
 	"github.com/sovmap/sovmap/internal/progress"
 )
 
@@ -66,6 +67,11 @@ Flags:
   --json           the summary as one JSON object (the groups, the
                    unattributed share and the input accounting;
                    docs/flows.md)
+  --policy P       check every group against a policy pack (us-icts,
+                   eu-residency, concentration, all) or a policy file
+                   (repeatable); findings follow the summary
+  --fail-on SEV    exit 1 when a finding reaches info, low, medium, high or
+                   critical
   --catalog FILE   extend or override the catalog (repeatable)
   --snapshot FILE  use this snapshot instead of the embedded one
 
@@ -77,6 +83,7 @@ Examples:
   sovmap flows conn.log
   sovmap flows --local 10.0.0.0/8 vpc/*.log
   sovmap flows --by control,provider --json flows.csv
+  sovmap flows --policy eu-residency conn.log
   zcat conn.*.log.gz | sovmap flows --by provider --top 20
   sovmap flows --by remote-ip --top 50 conn.log
   nfdump -r nfcapd.202606011200 -o csv | sovmap flows -
@@ -139,6 +146,8 @@ func runFlows(e *env, args []string) error {
 	var o flowOptions
 	o.register(fs)
 	format := fs.String("format", "", "")
+	var pf policyFlags
+	pf.register(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -163,6 +172,10 @@ func runFlows(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	pr, err := pf.start(eng.Catalog())
+	if err != nil {
+		return reportPolicyError(e, "flows", err)
+	}
 
 	var total int64
 	for _, p := range pos {
@@ -173,7 +186,7 @@ func runFlows(e *env, args []string) error {
 	bar := progress.Start(e.stderr, "flows: bytes read", total, 250*time.Millisecond)
 	agg := flowagg.New(flowagg.NewLocal(local))
 	var tally flowlog.Tally
-	r := flowfile.Reader{Tally: &tally, Format: *format, Stdin: e.stdin, Progress: bar.Add}
+	r := flowfile.Reader{Tally: &tally, Format: *format, Stdin: e.stdin, Progress: bar.Add, Fields: flowagg.Fields}
 	failed := 0
 	for _, p := range pos {
 		if err := r.Read(e.ctx, p, agg.Add); err != nil {
@@ -190,13 +203,42 @@ func runFlows(e *env, args []string) error {
 	acct := tally.Accounting()
 	sum.Input = &acct
 
+	var findings []policy.Finding
+	var rp *recordPolicy
+	if pr != nil {
+		rp = &recordPolicy{run: pr}
+		b, err := json.Marshal(sum)
+		if err != nil {
+			return err
+		}
+		if findings, err = rp.check(b, "flows", 1); err != nil {
+			return err
+		}
+	}
 	if o.json {
-		err = writeJSON(e, sum)
+		if rp == nil {
+			err = writeJSON(e, sum)
+		} else {
+			b, _ := json.MarshalIndent(sum, "", "  ")
+			b = append(withFindings(b, findings), '\n')
+			_, err = e.stdout.Write(b)
+		}
 	} else {
 		w := bufio.NewWriter(e.stdout)
 		writeSummary(w, sum, len(o.locals) == 0)
 		writeInput(w, &acct)
+		if len(findings) > 0 {
+			fmt.Fprintln(w)
+			writeFindingRows(w, findings)
+		}
 		err = w.Flush()
+	}
+	var polErr error
+	if err == nil && rp != nil {
+		polErr = rp.finish(e, bufio.NewWriter(e.stdout), "flows", strings.Join(pos, ", "))
+		if _, ok := polErr.(*exitError); polErr != nil && !ok {
+			return polErr
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
@@ -212,7 +254,7 @@ func runFlows(e *env, args []string) error {
 		e.errorf("flows: %d of %d lines skipped (see the input section of the output)", acct.Skipped, acct.Lines)
 		return &exitError{exitInvalid}
 	}
-	return nil
+	return polErr
 }
 
 func countOf(s []string, v string) int {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/dnsscan"
+	"github.com/sovmap/sovmap/internal/policy"
 	"github.com/sovmap/sovmap/internal/progress"
 	"github.com/sovmap/sovmap/internal/zonefile"
 )
@@ -64,6 +65,13 @@ output is a file or a pipe, and a readable table on a terminal.
 Flags:
   --json             NDJSON even on a terminal
   --text             the table even in a pipe
+  --format F         text, json, or sarif (a SARIF 2.1.0 log of the findings;
+                     needs --policy)
+  --policy P         check every layer against a policy pack (us-icts,
+                     fcc-covered, eu-residency, concentration, all) or a
+                     policy file (repeatable): findings join each record
+  --fail-on SEV      exit 1 when a finding reaches info, low, medium, high or
+                     critical
   --summary          print the shares of domains per provider and control
                      country, per layer, instead of the records
   --resume FILE      append the records to FILE (an earlier --json output,
@@ -99,6 +107,8 @@ Examples:
   sovmap scan --resolver 127.0.0.1:5353 --concurrency 500 --rate 2000 domains.txt
   sovmap scan --summary domains.txt
   sovmap scan --zone gov.zone.txt.gz --summary
+  sovmap scan --policy us-icts --fail-on high domains.txt
+  sovmap scan --format sarif --policy us-icts domains.txt > sovmap.sarif
   sovmap scan --zone gov.zone --origin gov. --json | jq -r 'select(.summary.dns.controls | index("CN")) | .domain'
 `,
 		run: runScan,
@@ -115,6 +125,8 @@ type scanOpts struct {
 	rate                 float64
 	timeout              time.Duration
 	data                 dataFlags
+	pol                  policyFlags
+	format               string
 }
 
 func runScan(e *env, args []string) error {
@@ -122,6 +134,8 @@ func runScan(e *env, args []string) error {
 	fs := newFlags("scan")
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.text, "text", false, "")
+	fs.StringVar(&o.format, "format", "", "")
+	o.pol.register(fs)
 	fs.BoolVar(&o.summary, "summary", false, "")
 	fs.BoolVar(&o.ordered, "ordered", false, "")
 	fs.StringVar(&o.zone, "zone", "", "")
@@ -137,6 +151,19 @@ func runScan(e *env, args []string) error {
 	if err == nil {
 		if o.json && o.text {
 			return usagef("--json and --text exclude each other")
+		}
+		switch o.format {
+		case "":
+		case "json":
+			o.json = true
+		case "text":
+			o.text = true
+		case "sarif":
+			if len(o.pol.names) == 0 {
+				return usagef("--format sarif needs --policy")
+			}
+		default:
+			return usagef("--format %q: want text, json or sarif", o.format)
 		}
 		// Records go to a file or a pipe as NDJSON, to a terminal as a
 		// table, unless a flag says otherwise.
@@ -211,21 +238,39 @@ type scanOut struct {
 	w       *bufio.Writer
 	json    bool
 	summary bool
+	pol     *recordPolicy // nil without --policy
+	n       int           // records written
 	tally   dnsscan.Tally
 	buf     []byte
 	header  bool
 }
 
 func (s *scanOut) write(r *dnsscan.Result) error {
+	s.n++
+	var fs []policy.Finding
+	if s.pol != nil {
+		s.buf = r.AppendJSON(s.buf[:0])
+		var err error
+		if fs, err = s.pol.check(s.buf, "scan", s.n); err != nil {
+			return err
+		}
+		if s.pol.sarif {
+			return nil
+		}
+	}
 	switch {
 	case s.summary:
 		s.tally.Add(r)
 		return nil
 	case s.json:
-		s.buf = append(r.AppendJSON(s.buf[:0]), '\n')
+		if s.pol == nil {
+			s.buf = r.AppendJSON(s.buf[:0])
+		}
+		s.buf = append(withFindings(s.buf, fs), '\n')
 		_, err := s.w.Write(s.buf)
 		return err
 	}
+	defer writeFindingRows(s.w, fs)
 	if !s.header {
 		s.header = true
 		fmt.Fprintf(s.w, "%-32s  %-8s  %-30s  %-30s  %s\n", "DOMAIN", "STATUS", "WEB", "DNS", "MAIL")
@@ -288,6 +333,13 @@ func scanDomains(e *env, o *scanOpts, pos []string, servers []string, eng *attri
 		in, name = f, pos[0]
 	}
 	out := &scanOut{json: o.json, summary: o.summary}
+	pr, err := o.pol.start(eng.Catalog())
+	if err != nil {
+		return reportPolicyError(e, "scan", err)
+	}
+	if pr != nil {
+		out.pol = &recordPolicy{run: pr, sarif: o.format == "sarif"}
+	}
 	var done *dnsscan.DoneSet
 	if o.resume != "" {
 		f, d, err := scanOpenResume(o.resume)
@@ -355,6 +407,13 @@ func scanDomains(e *env, o *scanOpts, pos []string, servers []string, eng *attri
 			return err
 		}
 	}
+	var polErr error
+	if out.pol != nil {
+		polErr = out.pol.finish(e, bufio.NewWriter(e.stdout), "scan", name)
+		if _, ok := polErr.(*exitError); polErr != nil && !ok {
+			return polErr
+		}
+	}
 	cs := client.Stats()
 	if cs.Queries > 0 && cs.Answers == 0 {
 		e.errorf("scan: no resolver answered (%s)", strings.Join(servers, ", "))
@@ -368,7 +427,7 @@ func scanDomains(e *env, o *scanOpts, pos []string, servers []string, eng *attri
 		e.errorf("scan: %d of %d inputs were not scanned: %d not domain names, %d repeated", bad, st.Inputs, st.Malformed, st.Duplicates)
 		return &exitError{exitInvalid}
 	}
-	return nil
+	return polErr
 }
 
 func scanTotal(m map[string]int) int {
@@ -479,6 +538,13 @@ func scanZone(e *env, o *scanOpts, eng *attribution.Engine) error {
 	dels := g.Delegations()
 	info := &scanZoneInfo{File: o.zone, Apex: g.Apex(), Records: zr.Records(), Skipped: zr.Skipped(), Errors: bad, Delegations: len(dels)}
 	out := &scanOut{w: bufio.NewWriterSize(e.stdout, 256<<10), json: o.json, summary: o.summary}
+	pr, err := o.pol.start(eng.Catalog())
+	if err != nil {
+		return reportPolicyError(e, "scan", err)
+	}
+	if pr != nil {
+		out.pol = &recordPolicy{run: pr, sarif: o.format == "sarif"}
+	}
 	for _, d := range dels {
 		r := dnsscan.FromDelegation(eng, d)
 		if err := out.write(&r); err != nil {
@@ -493,6 +559,13 @@ func scanZone(e *env, o *scanOpts, eng *attribution.Engine) error {
 			return err
 		}
 	}
+	var polErr error
+	if out.pol != nil {
+		polErr = out.pol.finish(e, bufio.NewWriter(e.stdout), "scan", o.zone)
+		if _, ok := polErr.(*exitError); polErr != nil && !ok {
+			return polErr
+		}
+	}
 	if len(dels) == 0 {
 		e.errorf("scan: %s delegates no domain (apex %q)", o.zone, g.Apex())
 	}
@@ -500,7 +573,7 @@ func scanZone(e *env, o *scanOpts, eng *attribution.Engine) error {
 		e.errorf("scan: %d of the lines of %s could not be read", bad, o.zone)
 		return &exitError{exitInvalid}
 	}
-	return nil
+	return polErr
 }
 
 // scanSummaryTop is how many rows of each list the text summary shows.

@@ -41,21 +41,28 @@ type tally struct {
 }
 
 func (t *tally) add(r *flowlog.Record, outbound bool) {
+	t.addCounts(&counts{
+		srcBytes: r.SrcBytes, dstBytes: r.DstBytes, unsplitBytes: r.UnsplitBytes,
+		srcPkts: r.SrcPackets, dstPkts: r.DstPackets, unsplitPkts: r.UnsplitPackets,
+	}, outbound)
+}
+
+func (t *tally) addCounts(c *counts, outbound bool) {
 	if outbound {
-		t.bytesOut += r.SrcBytes
-		t.bytesIn += r.DstBytes
-		t.pktsOut += r.SrcPackets
-		t.pktsIn += r.DstPackets
+		t.bytesOut += c.srcBytes
+		t.bytesIn += c.dstBytes
+		t.pktsOut += c.srcPkts
+		t.pktsIn += c.dstPkts
 		t.flowsOut++
 	} else {
-		t.bytesOut += r.DstBytes
-		t.bytesIn += r.SrcBytes
-		t.pktsOut += r.DstPackets
-		t.pktsIn += r.SrcPackets
+		t.bytesOut += c.dstBytes
+		t.bytesIn += c.srcBytes
+		t.pktsOut += c.dstPkts
+		t.pktsIn += c.srcPkts
 		t.flowsIn++
 	}
-	t.bytesUnsplit += r.UnsplitBytes
-	t.pktsUnsplit += r.UnsplitPackets
+	t.bytesUnsplit += c.unsplitBytes
+	t.pktsUnsplit += c.unsplitPkts
 }
 
 func (t *tally) merge(o *tally) {
@@ -105,6 +112,10 @@ func (k addrKey) Addr() netip.Addr {
 	return a
 }
 
+// Fields are the parts of a record an [Aggregator] reads: a reader may
+// leave the others (the format's Extra facts) unparsed.
+const Fields = flowlog.FieldCounts | flowlog.FieldTimes
+
 // An Aggregator adds up flow records per remote address. Create one with
 // [New].
 type Aggregator struct {
@@ -122,6 +133,34 @@ type Aggregator struct {
 	transit  tally
 	first    int64 // earliest start, Unix ns; 0 if none
 	last     int64 // latest end, Unix ns
+	// Remote records not yet added to their tallies (see flush).
+	pending [batch]entry
+	npend   int
+}
+
+// batch is how many remote records Add holds before adding them up.
+//
+// With many distinct remotes, finding a remote's index and then its tally
+// are two cache misses, about as costly as parsing the record. One record
+// at a time, a miss waits for the one before; a batch of independent
+// look-ups lets the processor wait for several at once.
+const batch = 32
+
+// entry is what a remote record adds to its tallies.
+type entry struct {
+	counts   counts
+	v6       [16]byte // the remote address unless v4
+	v4       uint32
+	is6      bool
+	outbound bool
+	svcKey   uint32
+	idx      int32 // the remote's tally, once looked up
+}
+
+// counts are a record's counters as Src and Dst sent them.
+type counts struct {
+	srcBytes, dstBytes, unsplitBytes uint64
+	srcPkts, dstPkts, unsplitPkts    uint64
 }
 
 // New returns an aggregator that tells local from remote ends with local.
@@ -138,7 +177,10 @@ func New(local *Local) *Aggregator {
 func (a *Aggregator) Local() *Local { return a.local }
 
 // Remotes returns the number of distinct remote addresses so far.
-func (a *Aggregator) Remotes() int { return len(a.tallies) }
+func (a *Aggregator) Remotes() int {
+	a.flush()
+	return len(a.tallies)
+}
 
 // Add adds one record.
 func (a *Aggregator) Add(r *flowlog.Record) {
@@ -168,8 +210,60 @@ func (a *Aggregator) Add(r *flowlog.Record) {
 	default:
 		rem, outbound = src, false
 	}
-	a.remote(rem).add(r, outbound)
-	a.service(r).add(r, outbound)
+	e := &a.pending[a.npend]
+	e.counts = counts{
+		srcBytes: r.SrcBytes, dstBytes: r.DstBytes, unsplitBytes: r.UnsplitBytes,
+		srcPkts: r.SrcPackets, dstPkts: r.DstPackets, unsplitPkts: r.UnsplitPackets,
+	}
+	e.outbound = outbound
+	e.svcKey = serviceKey(r)
+	if e.is6 = !rem.Is4(); e.is6 {
+		e.v6 = rem.As16()
+	} else {
+		b := rem.As4()
+		e.v4 = be32(b[:])
+	}
+	if a.npend++; a.npend == batch {
+		a.flush()
+	}
+}
+
+// flush adds the pending remote records to their tallies: first it finds
+// every remote's tally, then it adds to them, so that the cache misses of
+// one pass overlap (see batch).
+func (a *Aggregator) flush() {
+	pend := a.pending[:a.npend]
+	a.npend = 0
+	for i := range pend {
+		e := &pend[i]
+		if !e.is6 {
+			j, ok := a.v4[e.v4]
+			if !ok {
+				var k addrKey
+				k.v4 = true
+				k.b[10], k.b[11] = 0xff, 0xff
+				k.b[12], k.b[13], k.b[14], k.b[15] = byte(e.v4>>24), byte(e.v4>>16), byte(e.v4>>8), byte(e.v4)
+				j = a.add(k)
+				a.v4[e.v4] = j
+			}
+			e.idx = j
+			continue
+		}
+		j, ok := a.v6[e.v6]
+		if !ok {
+			j = a.add(addrKey{b: e.v6})
+			a.v6[e.v6] = j
+		}
+		e.idx = j
+	}
+	for i := range pend {
+		e := &pend[i]
+		a.tallies[e.idx].addCounts(&e.counts, e.outbound)
+	}
+	for i := range pend {
+		e := &pend[i]
+		a.serviceTally(e.svcKey).addCounts(&e.counts, e.outbound)
+	}
 }
 
 // remote returns the tally of a remote address, adding it if new.
@@ -214,8 +308,8 @@ func serviceKey(r *flowlog.Record) uint32 {
 	return uint32(r.Proto)<<16 | uint32(port)
 }
 
-func (a *Aggregator) service(r *flowlog.Record) *tally {
-	k := serviceKey(r)
+// serviceTally returns the tally of a service key, adding it if new.
+func (a *Aggregator) serviceTally(k uint32) *tally {
 	i, ok := a.services[k]
 	if !ok {
 		i = int32(len(a.svc))
@@ -228,6 +322,8 @@ func (a *Aggregator) service(r *flowlog.Record) *tally {
 
 // Merge adds the counts of b to a. Both must use the same local networks.
 func (a *Aggregator) Merge(b *Aggregator) {
+	a.flush()
+	b.flush()
 	for i := range b.tallies {
 		a.remote(b.addrs[i].Addr()).merge(&b.tallies[i])
 	}

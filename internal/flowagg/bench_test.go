@@ -53,7 +53,7 @@ func benchFlows(b *testing.B, asJSON bool) {
 	for b.Loop() {
 		var tally flowlog.Tally
 		agg := flowagg.New(local)
-		r := flowfile.Reader{Tally: &tally}
+		r := flowfile.Reader{Tally: &tally, Fields: flowagg.Fields}
 		if err := r.Read(context.Background(), path, agg.Add); err != nil {
 			b.Fatal(err)
 		}

@@ -185,6 +185,7 @@ func keyOf(dim string, rec *attribution.Record) (key, name string) {
 // Summarize attributes each remote address once with att and returns the
 // summary. The aggregator is not changed.
 func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
+	a.flush()
 	by := opt.By
 	if by == nil {
 		by = DefaultBy

@@ -134,3 +134,30 @@ func ParseProto(b []byte) (uint8, bool) {
 	}
 	return 0, false
 }
+
+// Fields says which parts of a [Record] a consumer reads, so that a parser
+// may leave the others unparsed. The zero value means all of them.
+type Fields uint8
+
+// The parts of a record. The addresses, ports and protocol are always
+// filled.
+const (
+	FieldCounts Fields = 1 << iota // bytes and packets
+	FieldTimes                     // Start and End
+	FieldExtra                     // Extra
+
+	AllFields = FieldCounts | FieldTimes | FieldExtra
+)
+
+// Has reports whether f asks for all of g; the zero Fields asks for
+// everything.
+func (f Fields) Has(g Fields) bool { return f == 0 || f&g == g }
+
+// A FieldSetter is a [Parser] that can skip the parts of a record its
+// consumer does not read. SetFields is called before the first line; parts
+// not asked for may be left zero. A parser skips only what it can skip
+// without changing which lines it accepts: lines are accepted, skipped and
+// counted exactly as with all fields.
+type FieldSetter interface {
+	SetFields(Fields)
+}

@@ -103,6 +103,9 @@ type Reader struct {
 	Format  string    // a format name to use instead of detecting one
 	MaxLine int       // longest line; 0 means flowlog.DefaultMaxLine
 	Stdin   io.Reader // read for the input "-"
+	// Fields, if set, are the parts of each record fn reads: parsers that
+	// can may leave the others unparsed (see [flowlog.FieldSetter]).
+	Fields flowlog.Fields
 	// Progress, if set, is called with the number of bytes read from the
 	// input (compressed bytes for a compressed input) as reading goes on.
 	Progress func(n int64)
@@ -173,6 +176,9 @@ func (r *Reader) Read(ctx context.Context, name string, fn func(*flowlog.Record)
 	p, perr := NewParser(format)
 	if perr != nil {
 		return perr
+	}
+	if fsp, ok := p.(flowlog.FieldSetter); ok && r.Fields != 0 {
+		fsp.SetFields(r.Fields)
 	}
 	fs := r.Tally.File(label, format)
 	var in io.Reader = bytes.NewReader(head)

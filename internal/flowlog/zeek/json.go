@@ -12,7 +12,13 @@ import (
 type JSON struct {
 	in      flowlog.Interner
 	scratch []byte
+	want    flowlog.Fields // the parts of a record to fill; 0 for all
 }
+
+// SetFields implements [flowlog.FieldSetter]. Without [flowlog.FieldExtra]
+// service and conn_state are not interned: they never make a line invalid,
+// so the same lines are accepted.
+func (p *JSON) SetFields(f flowlog.Fields) { p.want = f }
 
 // NewJSON returns a parser for one Zeek JSON input.
 func NewJSON() *JSON { return &JSON{} }
@@ -134,6 +140,9 @@ func (p *JSON) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 	}
 	if skipWS(line, i) != len(line) {
 		return false, errTrailing
+	}
+	if !p.want.Has(flowlog.FieldExtra) {
+		v[fService], v[fConnState] = nil, nil
 	}
 	if err := fill(rec, &v, &p.in, true); err != nil {
 		return false, err

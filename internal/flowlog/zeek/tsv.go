@@ -3,6 +3,7 @@ package zeek
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/sovmap/sovmap/internal/flowlog"
@@ -14,13 +15,22 @@ type TSV struct {
 	unset  []byte
 	empty  []byte
 	path   string
-	fields int                // number of fields in the header, 0 before #fields
-	slots  [numSlots]int      // column of each slot, -1 if absent
-	cols   []colSlot          // the columns that fill a slot, in order
-	ends   []int32            // field ends of the current line
-	noEnds *flowlog.LineError // non-nil when the header names no connection ends
+	fields int                          // number of fields in the header, 0 before #fields
+	slots  [numSlots]int                // column of each slot, -1 if absent
+	cols   []colSlot                    // the columns that fill a slot, in order
+	ends   []int32                      // field ends of the current line
+	fixed  [flowlog.MaxSplitFixed]int32 // the same, for up to MaxSplitFixed fields
+	direct bool                         // the header suits fast
+	plain  bool                         // the markers are Zeek's defaults
+	noEnds *flowlog.LineError           // non-nil when the header names no connection ends
+	want   flowlog.Fields               // the parts of a record to fill; 0 for all
 	in     flowlog.Interner
 }
+
+// SetFields implements [flowlog.FieldSetter]. Without [flowlog.FieldExtra]
+// the service and conn_state columns are not read: they never make a line
+// invalid, so the same lines are accepted. Call it before the first line.
+func (p *TSV) SetFields(f flowlog.Fields) { p.want = f }
 
 // colSlot says which slot a column fills.
 type colSlot struct {
@@ -30,7 +40,7 @@ type colSlot struct {
 
 // NewTSV returns a parser for one Zeek TSV input.
 func NewTSV() *TSV {
-	return &TSV{sep: '\t', unset: []byte("-"), empty: []byte("(empty)")}
+	return &TSV{sep: '\t', unset: []byte("-"), empty: []byte("(empty)"), plain: true}
 }
 
 // Path returns the log's #path ("conn", "dns"), once the header has given
@@ -51,24 +61,129 @@ func (p *TSV) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 	if p.noEnds != nil {
 		return false, p.noEnds
 	}
-	if n := flowlog.Split(line, p.sep, p.ends); n != p.fields {
-		return false, &flowlog.LineError{Reason: flowlog.ReasonFieldCount, Detail: fmt.Sprintf("%d fields, the header has %d", n, p.fields)}
-	}
 	var v values
-	for _, c := range p.cols {
-		b := flowlog.Field(line, p.ends, int(c.col))
-		if len(b) == len(p.unset) && bytes.Equal(b, p.unset) {
-			continue
+	if p.fields <= flowlog.MaxSplitFixed {
+		// The fast way: no bounds checks while splitting, and the value of
+		// each column read straight from its two ends.
+		if n := flowlog.SplitFixed(line, p.sep, &p.fixed); n != p.fields {
+			return false, fieldCount(n, p.fields)
 		}
-		if len(b) == len(p.empty) && bytes.Equal(b, p.empty) {
-			b = b[:0]
+		if p.direct && p.fast(line, rec) {
+			return true, nil
 		}
-		v[c.slot] = b
+		for _, c := range p.cols {
+			start := int32(0)
+			if c.col > 0 {
+				start = p.fixed[uint8(c.col-1)] + 1
+			}
+			v[c.slot] = p.value(line[start:p.fixed[uint8(c.col)]])
+		}
+	} else {
+		if n := flowlog.Split(line, p.sep, p.ends); n != p.fields {
+			return false, fieldCount(n, p.fields)
+		}
+		for _, c := range p.cols {
+			v[c.slot] = p.value(flowlog.Field(line, p.ends, int(c.col)))
+		}
 	}
 	if err := fill(rec, &v, &p.in, false); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// has reports whether the header has all the slots.
+func (p *TSV) has(slots ...int) bool {
+	for _, s := range slots {
+		if p.slots[s] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// fast fills rec from a line split into p.fixed, for a header that has
+// every column fill reads (p.direct): it parses each column straight into
+// the record, without the slot values of the general path. It handles the
+// common line, where every column holds a valid value; for anything else
+// (an unset or empty value, a value that does not parse) it returns false
+// and leaves rec alone, and the general path decides, with its own error.
+// When it returns true, rec is what fill would have made of the line.
+func (p *TSV) fast(line []byte, rec *flowlog.Record) bool {
+	src, ok1 := flowlog.ParseAddr(p.col(line, fOrigH))
+	dst, ok2 := flowlog.ParseAddr(p.col(line, fRespH))
+	sp, ok3 := flowlog.ParsePort(p.col(line, fOrigP))
+	dp, ok4 := flowlog.ParsePort(p.col(line, fRespP))
+	proto, ok5 := flowlog.ParseProto(p.col(line, fProto))
+	start, ok6 := flowlog.ParseUnixTime(p.col(line, fTS))
+	dur, ok7 := flowlog.ParseSeconds(p.col(line, fDuration))
+	bs, bd := fOrigBytes, fRespBytes
+	if p.slots[fOrigIPBytes] >= 0 || p.slots[fRespIPBytes] >= 0 {
+		bs, bd = fOrigIPBytes, fRespIPBytes
+	}
+	sb, ok8 := flowlog.ParseUint(p.col(line, bs))
+	db, ok9 := flowlog.ParseUint(p.col(line, bd))
+	spk, ok10 := flowlog.ParseUint(p.col(line, fOrigPkts))
+	dpk, ok11 := flowlog.ParseUint(p.col(line, fRespPkts))
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9 && ok10 && ok11) {
+		return false
+	}
+	// An unset or empty marker that parses (a "#unset_field 0") is the
+	// general path's to judge. Zeek's own markers, "-" and "(empty)",
+	// never parse.
+	if !p.plain {
+		for _, s := range [...]int{fOrigH, fRespH, fOrigP, fRespP, fProto, fTS, fDuration, bs, bd, fOrigPkts, fRespPkts} {
+			if p.marker(p.col(line, s)) {
+				return false
+			}
+		}
+	}
+	*rec = flowlog.Record{
+		Src: netip.AddrPortFrom(src, sp), Dst: netip.AddrPortFrom(dst, dp), Proto: proto,
+		SrcBytes: sb, DstBytes: db, SrcPackets: spk, DstPackets: dpk,
+		Start: start, End: start.Add(dur),
+	}
+	if p.want.Has(flowlog.FieldExtra) {
+		if col := p.slots[fService]; col >= 0 {
+			rec.Extra.Service = p.in.String(p.value(p.col(line, fService)))
+		}
+		if col := p.slots[fConnState]; col >= 0 {
+			rec.Extra.State = p.in.String(p.value(p.col(line, fConnState)))
+		}
+	}
+	return true
+}
+
+// col returns the field of a slot whose column the header has, from a line
+// split into p.fixed.
+func (p *TSV) col(line []byte, slot int) []byte {
+	col := p.slots[slot]
+	start := int32(0)
+	if col > 0 {
+		start = p.fixed[uint8(col-1)] + 1
+	}
+	return line[start:p.fixed[uint8(col)]]
+}
+
+// marker reports whether b is the unset or the empty marker.
+func (p *TSV) marker(b []byte) bool {
+	return len(b) == len(p.unset) && bytes.Equal(b, p.unset) || len(b) == len(p.empty) && bytes.Equal(b, p.empty)
+}
+
+// value returns a field's value as fill takes it: nil when unset, empty
+// for the empty marker.
+func (p *TSV) value(b []byte) []byte {
+	if len(b) == len(p.unset) && bytes.Equal(b, p.unset) {
+		return nil
+	}
+	if len(b) == len(p.empty) && bytes.Equal(b, p.empty) {
+		return b[:0]
+	}
+	return b
+}
+
+func fieldCount(n, want int) error {
+	return &flowlog.LineError{Reason: flowlog.ReasonFieldCount, Detail: fmt.Sprintf("%d fields, the header has %d", n, want)}
 }
 
 func (p *TSV) header(line []byte) error {
@@ -92,6 +207,7 @@ func (p *TSV) header(line []byte) error {
 	case "#fields":
 		p.setFields(val)
 	}
+	p.plain = string(p.unset) == "-" && string(p.empty) == "(empty)"
 	return nil
 }
 
@@ -115,9 +231,14 @@ func (p *TSV) setFields(val []byte) {
 		if col < 0 || ipBytes && (s == fOrigBytes || s == fRespBytes) {
 			continue
 		}
+		if !p.want.Has(flowlog.FieldExtra) && (s == fService || s == fConnState) {
+			continue
+		}
 		p.cols = append(p.cols, colSlot{col: int32(col), slot: s})
 	}
 	slices.SortFunc(p.cols, func(a, b colSlot) int { return int(a.col - b.col) })
+	p.direct = p.fields <= flowlog.MaxSplitFixed && (ipBytes && p.has(fOrigIPBytes, fRespIPBytes) || !ipBytes && p.has(fOrigBytes, fRespBytes)) &&
+		p.has(fTS, fOrigH, fOrigP, fRespH, fRespP, fProto, fDuration, fOrigPkts, fRespPkts)
 	p.noEnds = nil
 	if p.slots[fOrigH] < 0 || p.slots[fRespH] < 0 {
 		path := p.path
