@@ -38,13 +38,9 @@ type document struct {
 // a [*feed.ParseError] naming its place in the document.
 func Parse(r io.Reader) ([]attribution.FeedRange, error) {
 	var doc document
-	entryErr, err := feed.DecodeJSON(name, r, &doc)
+	errs, err := feed.DecodeJSON(name, r, &doc)
 	if err != nil {
 		return nil, err
-	}
-	var errs []error
-	if entryErr != nil {
-		errs = append(errs, entryErr)
 	}
 
 	type key struct {

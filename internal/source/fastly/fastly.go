@@ -25,13 +25,9 @@ type document struct {
 // place in the document.
 func Parse(r io.Reader) ([]attribution.FeedRange, error) {
 	var doc document
-	entryErr, err := feed.DecodeJSON(name, r, &doc)
+	errs, err := feed.DecodeJSON(name, r, &doc)
 	if err != nil {
 		return nil, err
-	}
-	var errs []error
-	if entryErr != nil {
-		errs = append(errs, entryErr)
 	}
 	out := make([]attribution.FeedRange, 0, len(doc.Addresses)+len(doc.IPv6Addresses))
 	add := func(key string, list []string) {

@@ -36,13 +36,9 @@ type document struct {
 // document.
 func Parse(r io.Reader) ([]attribution.FeedRange, error) {
 	var doc document
-	entryErr, err := feed.DecodeJSON(name, r, &doc)
+	errs, err := feed.DecodeJSON(name, r, &doc)
 	if err != nil {
 		return nil, err
-	}
-	var errs []error
-	if entryErr != nil {
-		errs = append(errs, entryErr)
 	}
 	var out []attribution.FeedRange
 	for i, reg := range doc.Regions {

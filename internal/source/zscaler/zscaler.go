@@ -27,13 +27,9 @@ type document struct {
 // a [*feed.ParseError] naming its place in the document.
 func Parse(r io.Reader) ([]attribution.FeedRange, error) {
 	var doc document
-	entryErr, err := feed.DecodeJSON(name, r, &doc)
+	errs, err := feed.DecodeJSON(name, r, &doc)
 	if err != nil {
 		return nil, err
-	}
-	var errs []error
-	if entryErr != nil {
-		errs = append(errs, entryErr)
 	}
 	out := make([]attribution.FeedRange, 0, len(doc.HubPrefixes))
 	for i, s := range doc.HubPrefixes {
