@@ -183,10 +183,7 @@ func (e *Engine) override(addr netip.Addr, ms []RangeMatch) (*verdict, netip.Pre
 			v.location = loc
 		}
 	}
-	v.asn, v.asName = rt.ASN, rt.ASName
-	r := Record{}
-	v.fill(&r)
-	v.tail = r.appendTail(nil)
+	v.seal(rt)
 	e.overrid.Store(ck, v)
 	return v, prefixOr(rt.Prefix, m.Prefix), -1, true
 }
@@ -223,11 +220,17 @@ func (e *Engine) verdict(rt Route, key int) *verdict {
 
 func (e *Engine) newVerdict(rt Route) *verdict {
 	v := e.decide(rt)
+	v.seal(rt)
+	return v
+}
+
+// seal records the route's AS and encodes the verdict's JSON tail; the
+// verdict is immutable from then on.
+func (v *verdict) seal(rt Route) {
 	v.asn, v.asName = rt.ASN, rt.ASName
-	r := Record{}
+	var r Record
 	v.fill(&r)
 	v.tail = r.appendTail(nil)
-	return v
 }
 
 // AppendJSON appends the JSON record of an address, as [Record.AppendJSON]

@@ -32,9 +32,6 @@ var loadEmbedded = sync.OnceValues(func() (*Table, error) {
 // Embedded returns the snapshot embedded in the binary. It is decoded once.
 func Embedded() (*Table, error) { return loadEmbedded() }
 
-// EmbeddedSize returns the size in bytes of the embedded snapshot file.
-func EmbeddedSize() int { return len(embeddedData) }
-
 // Load reads and decodes a snapshot file.
 func Load(path string) (*Table, error) {
 	b, err := os.ReadFile(path)

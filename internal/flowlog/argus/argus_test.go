@@ -7,29 +7,8 @@ import (
 	"time"
 
 	"github.com/sovmap/sovmap/internal/flowlog"
+	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
 )
-
-func parseAll(t *testing.T, text string) ([]flowlog.Record, []*flowlog.LineError) {
-	t.Helper()
-	p := NewParser()
-	var recs []flowlog.Record
-	var errs []*flowlog.LineError
-	for line := range strings.SplitSeq(strings.TrimSuffix(text, "\n"), "\n") {
-		var rec flowlog.Record
-		ok, err := p.Parse([]byte(line), &rec)
-		switch {
-		case ok:
-			recs = append(recs, rec)
-		case err != nil:
-			var le *flowlog.LineError
-			if !errors.As(err, &le) {
-				t.Fatalf("Parse(%q): %v is not a *LineError", line, err)
-			}
-			errs = append(errs, le)
-		}
-	}
-	return recs, errs
-}
 
 const testHeader = "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,SrcPkts,Label"
 
@@ -39,7 +18,7 @@ func TestParser(t *testing.T) {
 		"2019/04/04 16:23:00.325010,0.027947,udp,10.8.0.69,48427,  <->,8.8.8.8,53,CON,0,0,2,142,63,1,\n" +
 		"2019/04/04 16:24:47.672448,63.822830,tcp,10.8.0.69,56101,   ->,47.88.1.1,443,S0,0,0,31,8764,1887,15,flow=From-Botnet\n" +
 		"2019/04/04 16:25:00.000000,1.0,icmp,10.8.0.69,0x0008,   ->,1.1.1.1,0x0000,ECO,0,0,2,196,98,1,\n"
-	recs, errs := parseAll(t, text)
+	recs, errs := flowtest.ParseAll(t, NewParser(), text)
 	if len(errs) != 0 || len(recs) != 3 {
 		t.Fatalf("records %+v, errors %+v", recs, errs)
 	}
@@ -64,7 +43,7 @@ func TestTabsAndColumns(t *testing.T) {
 		"1970/01/01 01:00:00.000000\t0.000000\tllc\t00:00:00:00:00:00\t0\t   ->\t00:00:00:00:00:00\t0\tINT\t1\t60\t60\n" +
 		"1970/01/01 01:00:08.156845\t3554.205811\tarp\t10.0.2.15\t\t  who\t10.0.2.2\t\tCON\t22\t924\t462\n" +
 		"2018/05/10 10:52:48.000000\t1.0\ttcp\t10.0.2.15\t50000\t   ->\t47.88.1.1\t443\tSF\t10\t5000\t1000\n"
-	recs, errs := parseAll(t, text)
+	recs, errs := flowtest.ParseAll(t, NewParser(), text)
 	if len(recs) != 1 || recs[0].SrcBytes != 1000 || recs[0].DstBytes != 4000 || recs[0].UnsplitPackets != 10 || recs[0].Packets() != 10 {
 		t.Errorf("records = %+v", recs)
 	}
@@ -92,13 +71,13 @@ func TestBad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs, errs := parseAll(t, testHeader+"\n"+tt.line)
+			recs, errs := flowtest.ParseAll(t, NewParser(), testHeader+"\n"+tt.line)
 			if len(recs) != 0 || len(errs) != 1 || errs[0].Reason != tt.reason {
 				t.Errorf("records %+v, errors %+v; want one %q", recs, errs, tt.reason)
 			}
 		})
 	}
-	if _, errs := parseAll(t, good); len(errs) != 1 || errs[0].Reason != flowlog.ReasonNoHeader {
+	if _, errs := flowtest.ParseAll(t, NewParser(), good); len(errs) != 1 || errs[0].Reason != flowlog.ReasonNoHeader {
 		t.Errorf("data before header: errors %+v", errs)
 	}
 }

@@ -10,28 +10,6 @@ import (
 	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
 )
 
-func parseAll(t *testing.T, text string) ([]flowlog.Record, []*flowlog.LineError) {
-	t.Helper()
-	p := NewParser()
-	var recs []flowlog.Record
-	var errs []*flowlog.LineError
-	for line := range strings.SplitSeq(strings.TrimSuffix(text, "\n"), "\n") {
-		var rec flowlog.Record
-		ok, err := p.Parse([]byte(line), &rec)
-		switch {
-		case ok:
-			recs = append(recs, rec)
-		case err != nil:
-			var le *flowlog.LineError
-			if !errors.As(err, &le) {
-				t.Fatalf("Parse(%q): %v is not a *LineError", line, err)
-			}
-			errs = append(errs, le)
-		}
-	}
-	return recs, errs
-}
-
 // A line as nfdump 1.7 writes it, with its 48 columns.
 const line1 = "2026-06-01 12:00:00,2026-06-01 12:00:01,1.000,10.0.0.5,47.88.1.1,40000,443,TCP,...AP...,0,0,60,10050,55,70000,0,0,0,0,0,0,0,0,0.0.0.0,0.0.0.0,0,0,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,00:00:00:00:00:00,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,0-0-0,    0.000,    0.000,    0.000,127.0.0.1,0/0,1,2026-06-01 12:00:05.464"
 
@@ -39,7 +17,7 @@ func TestParser(t *testing.T) {
 	t.Parallel()
 	icmp := strings.Replace(strings.Replace(line1, "40000,443,TCP", "0,8.0,ICMP", 1), "10.0.0.5,47.88.1.1", "fd00::1,2a00:1450:4001::1", 1)
 	text := defaultHeader + "\n" + line1 + "\n" + icmp + "\nSummary\nflows,bytes,packets,avg_bps,avg_pps,avg_bpp\n2,20100,120,0,0,167\n"
-	recs, errs := parseAll(t, text)
+	recs, errs := flowtest.ParseAll(t, NewParser(), text)
 	if len(errs) != 0 || len(recs) != 2 {
 		t.Fatalf("records %+v, errors %+v", recs, errs)
 	}
@@ -53,7 +31,7 @@ func TestParser(t *testing.T) {
 		t.Errorf("record 1 = %+v", r)
 	}
 	// Output made with -q: no header, no summary.
-	recs, errs = parseAll(t, line1)
+	recs, errs = flowtest.ParseAll(t, NewParser(), line1)
 	if len(recs) != 1 || len(errs) != 0 {
 		t.Errorf("-q output: records %+v, errors %+v", recs, errs)
 	}
@@ -71,7 +49,7 @@ func TestBad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs, errs := parseAll(t, defaultHeader+"\n"+tt.line)
+			recs, errs := flowtest.ParseAll(t, NewParser(), defaultHeader+"\n"+tt.line)
 			if len(recs) != 0 || len(errs) != 1 || errs[0].Reason != tt.reason {
 				t.Errorf("records %+v, errors %+v; want one %q", recs, errs, tt.reason)
 			}
@@ -103,7 +81,7 @@ func TestRealNfdump(t *testing.T) {
 	want := flowtest.Sum(pkts, true)
 	for _, args := range [][]string{{"-r", file, "-o", "csv"}, {"-q", "-r", file, "-o", "csv"}} {
 		out := string(flowtest.Run(t, bin, args...))
-		recs, errs := parseAll(t, out)
+		recs, errs := flowtest.ParseAll(t, NewParser(), out)
 		if len(errs) != 0 {
 			t.Errorf("nfdump %v: errors %+v\n%s", args, errs, out)
 		}

@@ -8,29 +8,8 @@ import (
 	"time"
 
 	"github.com/sovmap/sovmap/internal/flowlog"
+	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
 )
-
-func parseAll(t *testing.T, text string) ([]flowlog.Record, []*flowlog.LineError) {
-	t.Helper()
-	p := NewParser()
-	var recs []flowlog.Record
-	var errs []*flowlog.LineError
-	for line := range strings.SplitSeq(strings.TrimSuffix(text, "\n"), "\n") {
-		var rec flowlog.Record
-		ok, err := p.Parse([]byte(line), &rec)
-		switch {
-		case ok:
-			recs = append(recs, rec)
-		case err != nil:
-			var le *flowlog.LineError
-			if !errors.As(err, &le) {
-				t.Fatalf("Parse(%q): %v is not a *LineError", line, err)
-			}
-			errs = append(errs, le)
-		}
-	}
-	return recs, errs
-}
 
 // TestDefault reads the default (version 2) format, as AWS documents it.
 func TestDefault(t *testing.T) {
@@ -39,7 +18,7 @@ func TestDefault(t *testing.T) {
 		"2 123456789010 eni-1235b8ca123456789 2001:db8:1234:a100::1 2a00:1450:4001::1 34892 22 6 54 8855 1477913708 1477913820 REJECT OK\n" +
 		"2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA\n" +
 		"2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 1431280876 1431280934 - SKIPDATA\n"
-	recs, errs := parseAll(t, text)
+	recs, errs := flowtest.ParseAll(t, NewParser(), text)
 	want := flowlog.Record{
 		Src: netip.MustParseAddrPort("172.31.16.139:20641"), Dst: netip.MustParseAddrPort("47.88.1.1:443"), Proto: 6,
 		SrcBytes: 4249, SrcPackets: 20, Start: time.Unix(1418530010, 0).UTC(), End: time.Unix(1418530070, 0).UTC(),
@@ -64,7 +43,7 @@ func TestCustom(t *testing.T) {
 		"dstaddr srcaddr bytes flow-direction\n" +
 		"13.32.0.1 10.0.0.9 77 egress\n" +
 		"13.32.0.1 10.0.0.9 77\n"
-	recs, errs := parseAll(t, text)
+	recs, errs := flowtest.ParseAll(t, NewParser(), text)
 	if len(recs) != 2 {
 		t.Fatalf("records = %+v", recs)
 	}
@@ -79,7 +58,7 @@ func TestCustom(t *testing.T) {
 	}
 	// Version 5 with all fields and no header.
 	v5 := "5 64111117617 eni-0698 89.160.20.156 10.200.0.0 50041 33004 17 52 1 1640000066 1640000297 REJECT OK vpc-09 subnet-02 i-0a 1 IPv4 89.160.20.156 10.200.0.80 us-east-1 use1-az5 - - AMAZON CLOUDFRONT ingress 1"
-	recs, errs = parseAll(t, v5)
+	recs, errs = flowtest.ParseAll(t, NewParser(), v5)
 	if len(recs) != 1 || len(errs) != 0 || recs[0].Extra.Direction != "ingress" || recs[0].SrcBytes != 1 || recs[0].SrcPackets != 52 {
 		t.Errorf("v5: records %+v, errors %+v", recs, errs)
 	}
@@ -98,7 +77,7 @@ func TestBad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs, errs := parseAll(t, tt.line)
+			recs, errs := flowtest.ParseAll(t, NewParser(), tt.line)
 			if len(recs) != 0 || len(errs) != 1 || errs[0].Reason != tt.reason {
 				t.Errorf("records %+v, errors %+v; want one %q", recs, errs, tt.reason)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sovmap/sovmap/internal/flowlog"
+	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
 )
 
 // connHeader is the header of a Zeek conn.log (Zeek 3 to 6 layout).
@@ -21,34 +22,12 @@ const connHeader = "#separator \\x09\n" +
 	"#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n" +
 	"#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\n"
 
-// parseAll runs a parser over text line by line.
-func parseAll(t *testing.T, p flowlog.Parser, text string) ([]flowlog.Record, []*flowlog.LineError) {
-	t.Helper()
-	var recs []flowlog.Record
-	var errs []*flowlog.LineError
-	for line := range strings.SplitSeq(strings.TrimSuffix(text, "\n"), "\n") {
-		var rec flowlog.Record
-		ok, err := p.Parse([]byte(line), &rec)
-		switch {
-		case ok:
-			recs = append(recs, rec)
-		case err != nil:
-			var le *flowlog.LineError
-			if !errors.As(err, &le) {
-				t.Fatalf("Parse(%q) error %v is not a *LineError", line, err)
-			}
-			errs = append(errs, le)
-		}
-	}
-	return recs, errs
-}
-
 func TestTSV(t *testing.T) {
 	t.Parallel()
 	text := connHeader +
 		"1521911720.865716\tC1\t10.0.0.5\t40000\t47.88.1.1\t443\ttcp\tssl\t1.500000\t900\t4800\tSF\tT\tF\t0\tShADadFf\t10\t1420\t12\t5424\t-\n" +
 		"1521911721.000000\tC2\t2a00:1450:4001::1\t53\tfd00::5\t5353\tudp\tdns\t-\t-\t-\tS0\t-\t-\t0\tD\t1\t80\t0\t0\t(empty)\n"
-	recs, errs := parseAll(t, NewTSV(), text)
+	recs, errs := flowtest.ParseAll(t, NewTSV(), text)
 	if len(errs) != 0 {
 		t.Fatalf("errors %+v", errs)
 	}
@@ -84,7 +63,7 @@ func TestTSVHeader(t *testing.T) {
 		"#fields,id.resp_h,id.orig_h,orig_bytes\n" +
 		"13.32.0.1,10.0.0.7,5\n" +
 		"13.32.0.1,10.0.0.7,5,6\n"
-	recs, errs := parseAll(t, NewTSV(), text)
+	recs, errs := flowtest.ParseAll(t, NewTSV(), text)
 	if len(recs) != 2 || recs[0].SrcBytes != 100 || recs[0].DstBytes != 200 || recs[0].Extra.Service != "" ||
 		recs[1].Src.Addr().String() != "10.0.0.7" || recs[1].Dst.Addr().String() != "13.32.0.1" || recs[1].SrcBytes != 5 {
 		t.Errorf("records = %+v", recs)
@@ -110,19 +89,19 @@ func TestTSVBad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs, errs := parseAll(t, NewTSV(), connHeader+tt.line)
+			recs, errs := flowtest.ParseAll(t, NewTSV(), connHeader+tt.line)
 			if len(recs) != 0 || len(errs) != 1 || errs[0].Reason != tt.reason {
 				t.Errorf("records %+v, errors %+v; want one %q", recs, errs, tt.reason)
 			}
 		})
 	}
 	// Data before any header.
-	_, errs := parseAll(t, NewTSV(), "1\tC1\t10.0.0.5\t1\t47.88.1.1\t443\n")
+	_, errs := flowtest.ParseAll(t, NewTSV(), "1\tC1\t10.0.0.5\t1\t47.88.1.1\t443\n")
 	if len(errs) != 1 || errs[0].Reason != flowlog.ReasonNoHeader {
 		t.Errorf("data before header: errors %+v", errs)
 	}
 	// A log without connection ends is ignored, not skipped.
-	_, errs = parseAll(t, NewTSV(), "#separator \\x09\n#path\tknown_hosts\n#fields\tts\thost\n1\t10.0.0.1\n")
+	_, errs = flowtest.ParseAll(t, NewTSV(), "#separator \\x09\n#path\tknown_hosts\n#fields\tts\thost\n1\t10.0.0.1\n")
 	if len(errs) != 1 || !errs[0].Ignored {
 		t.Errorf("known_hosts log: errors %+v, want one ignored line", errs)
 	}
@@ -136,7 +115,7 @@ func TestJSON(t *testing.T) {
 {"ts":1.5e9,"id.orig_h":"10.0.0.1","id.resp_h":"1.1.1.1"}
 {"_path":"dns","ts":1,"query":"example.com"}
 `
-	recs, errs := parseAll(t, NewJSON(), text)
+	recs, errs := flowtest.ParseAll(t, NewJSON(), text)
 	if len(errs) != 1 || !errs[0].Ignored {
 		t.Fatalf("errors %+v, want one ignored line (a log line without ends)", errs)
 	}
@@ -174,7 +153,7 @@ func TestJSONBad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs, errs := parseAll(t, NewJSON(), tt.line)
+			recs, errs := flowtest.ParseAll(t, NewJSON(), tt.line)
 			if len(recs) != 0 || len(errs) != 1 || errs[0].Reason != tt.reason {
 				t.Errorf("records %+v, errors %+v; want one %q", recs, errs, tt.reason)
 			}
