@@ -38,7 +38,12 @@ func Load(path string) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := Decode(b)
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%s: %w: empty file", path, ErrCorrupt)
+	}
+	// The buffer is ours and never written again: the table reads it in
+	// place as a string, as it reads the embedded file, without a copy.
+	t, err := decode(b, unsafe.String(&b[0], len(b)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
