@@ -123,6 +123,32 @@ func (e *Engine) Attribute(addr netip.Addr) Record {
 	return rec
 }
 
+// Key returns the key of an address's route, as [Engine.AppendJSONKey]
+// does, without making its record: addresses with the same key (other than
+// -1) have records that differ only in IP and Prefix, so work that depends
+// on the other fields can be done once per key. It costs one look-up in the
+// route table.
+func (e *Engine) Key(addr netip.Addr) int {
+	addr = addr.Unmap()
+	if e.routes == nil {
+		return -1
+	}
+	if e.catalog != nil && e.catalog.HasRanges() && len(e.catalog.MatchRanges(addr)) > 0 {
+		return -1
+	}
+	var key int
+	var ok bool
+	if e.keyed != nil {
+		_, key, ok = e.keyed.LookupKey(addr)
+	} else {
+		_, key, ok = e.routes.Lookup(addr)
+	}
+	if !ok {
+		return -1
+	}
+	return key
+}
+
 // find returns the verdict and prefix of an address, taking the key-only
 // path when the verdict of the key is already cached.
 func (e *Engine) find(addr netip.Addr) (*verdict, netip.Prefix, int, bool) {

@@ -571,3 +571,47 @@ func TestEngineFeeds(t *testing.T) {
 		})
 	}
 }
+
+// TestEngineKey checks Key against AppendJSONKey, and that addresses with
+// the same key have records that differ only in IP and Prefix; addresses
+// under a user's range claim, and addresses without a route, have key -1.
+func TestEngineKey(t *testing.T) {
+	t.Parallel()
+	data := testData()
+	data.Ranges = []attribution.RangeClaim{{Prefix: "192.0.2.64/26", Provider: "beta-net", Source: "src"}}
+	e := attribution.NewEngine(testRoutes(), mustCatalog(t, data), testLabels)
+	byKey := map[int]attribution.Record{}
+	for _, s := range []string{
+		"192.0.2.1", "192.0.2.2", "192.0.2.65", "192.0.2.100", "192.0.2.129", "192.0.2.200",
+		"198.51.100.1", "198.51.100.9", "203.0.113.7", "2001:db8:1::1", "2001:db8:1::ff",
+		"2001:db8:3::1", "100.64.0.1", "100.100.0.1", "8.8.8.8", "::ffff:192.0.2.1",
+	} {
+		addr := netip.MustParseAddr(s)
+		_, want := e.AppendJSONKey(nil, addr)
+		key := e.Key(addr)
+		if key != want {
+			t.Errorf("Key(%s) = %d, AppendJSONKey gives %d", s, key, want)
+		}
+		under := netip.MustParsePrefix("192.0.2.64/26").Contains(addr.Unmap())
+		if under && key != -1 {
+			t.Errorf("Key(%s) = %d under a range claim, want -1", s, key)
+		}
+		if key < 0 {
+			continue
+		}
+		rec := e.Attribute(addr)
+		rec.IP, rec.Prefix = netip.Addr{}, netip.Prefix{}
+		if first, ok := byKey[key]; ok {
+			if diff := cmp.Diff(first, rec, addrComparers); diff != "" {
+				t.Errorf("%s: record differs from the first of key %d (-first +this):\n%s", s, key, diff)
+			}
+		}
+		byKey[key] = rec
+	}
+	if len(byKey) < 6 {
+		t.Errorf("%d keys seen, want at least 6", len(byKey))
+	}
+	if k := attribution.NewEngine(nil, nil, testLabels).Key(netip.MustParseAddr("192.0.2.1")); k != -1 {
+		t.Errorf("Key without routes = %d, want -1", k)
+	}
+}

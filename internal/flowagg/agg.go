@@ -1,7 +1,9 @@
 package flowagg
 
 import (
+	"bytes"
 	"net/netip"
+	"slices"
 
 	"github.com/sovmap/sovmap/internal/flowlog"
 )
@@ -343,4 +345,58 @@ func (a *Aggregator) Merge(b *Aggregator) {
 		a.first = b.first
 	}
 	a.last = max(a.last, b.last)
+}
+
+// inOrder calls fn with the index and address of each remote, in address
+// order: IPv4 first, then IPv6.
+func (a *Aggregator) inOrder(fn func(i int32, addr netip.Addr)) {
+	v4 := make([]uint64, 0, len(a.v4))
+	var v6 []int32
+	for i := range a.addrs {
+		if k := &a.addrs[i]; k.v4 {
+			v4 = append(v4, uint64(be32(k.b[12:]))<<32|uint64(i))
+		} else {
+			v6 = append(v6, int32(i))
+		}
+	}
+	sortHigh32(v4)
+	for _, k := range v4 {
+		v := uint32(k >> 32)
+		fn(int32(uint32(k)), netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}))
+	}
+	slices.SortFunc(v6, func(i, j int32) int { return bytes.Compare(a.addrs[i].b[:], a.addrs[j].b[:]) })
+	for _, i := range v6 {
+		fn(i, a.addrs[i].Addr())
+	}
+}
+
+// sortHigh32 sorts x by the high 32 bits of each element, with a radix sort
+// of three passes of 11 bits: linear, where a comparison sort of 100,000
+// elements takes several times as long.
+func sortHigh32(x []uint64) {
+	if len(x) < 256 {
+		slices.Sort(x)
+		return
+	}
+	tmp := make([]uint64, len(x))
+	src, dst := x, tmp
+	for shift := uint(32); shift < 64; shift += 11 {
+		var count [2048]int
+		for _, v := range src {
+			count[v>>shift&2047]++
+		}
+		sum := 0
+		for d, n := range count {
+			count[d] = sum
+			sum += n
+		}
+		for _, v := range src {
+			d := v >> shift & 2047
+			dst[count[d]] = v
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	// Three passes leave the result in tmp.
+	copy(x, src)
 }

@@ -20,7 +20,7 @@ import (
 
 // engine returns the engine "sovmap flows" uses: the embedded snapshot and
 // catalog.
-func engine(b *testing.B) *attribution.Engine {
+func engine(b testing.TB) *attribution.Engine {
 	b.Helper()
 	t, err := snapshot.Embedded()
 	if err != nil {
@@ -125,5 +125,37 @@ func BenchmarkMemory(b *testing.B) {
 				b.ReportMetric(perRemote, "B/remote")
 			})
 		}
+	}
+}
+
+// BenchmarkSummarize measures Summarize alone on 100,000 remotes spread
+// over the whole routing table, with the engine's caches cold (a new
+// engine each time, as each "sovmap flows" run has) and warm.
+func BenchmarkSummarize(b *testing.B) {
+	agg := flowagg.New(flowagg.NewLocal(flowagg.DefaultLocal()))
+	src := netip.MustParseAddrPort("10.1.2.3:50000")
+	for i, a := range flowtest.RemoteAddrs(100_000, 5) {
+		r := flowlog.Record{Src: src, Dst: netip.AddrPortFrom(a, 443), Proto: 6, SrcBytes: uint64(i), DstBytes: 1000}
+		agg.Add(&r)
+	}
+	for _, cold := range []bool{true, false} {
+		name := "warm"
+		if cold {
+			name = "cold"
+		}
+		b.Run(name, func(b *testing.B) {
+			eng := engine(b)
+			agg.Summarize(eng, flowagg.Options{Top: 10})
+			b.ReportAllocs()
+			for b.Loop() {
+				if cold {
+					b.StopTimer()
+					eng = engine(b)
+					b.StartTimer()
+				}
+				agg.Summarize(eng, flowagg.Options{Top: 10})
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/100_000, "ns/remote")
+		})
 	}
 }

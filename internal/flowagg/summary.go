@@ -19,6 +19,15 @@ type Attributor interface {
 	Attribute(addr netip.Addr) attribution.Record
 }
 
+// A KeyedAttributor also gives the key of an address's record, as
+// [attribution.Engine.Key] does: records with the same key, other than -1,
+// differ only in IP and Prefix. Summarize then makes one record per key,
+// not one per remote.
+type KeyedAttributor interface {
+	Attributor
+	Key(addr netip.Addr) int
+}
+
 // Grouping dimensions.
 const (
 	ByControl  = "control"   // country of the company that ultimately controls the remote's operator
@@ -215,30 +224,69 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 	wantIPs := slices.Contains(by, ByRemoteIP)
 	top := &ipHeap{limit: opt.Top}
 	var ipOther Row
+	// Put each remote in its class: the remotes whose records differ
+	// only in IP and prefix. Look-ups go in address order, which keeps
+	// the route table's lines in cache from one to the next; with a
+	// KeyedAttributor a record is made once per class, not per remote.
+	keyed, _ := att.(KeyedAttributor)
+	var classes []class
+	byKey := make(map[int]int32)
+	classOf := make([]int32, len(a.tallies))
+	lastKey, lastClass := -1, int32(-1)
+	a.inOrder(func(i int32, addr netip.Addr) {
+		key := -1
+		if keyed != nil {
+			key = keyed.Key(addr)
+		}
+		ci := int32(-1)
+		switch {
+		case key < 0:
+		case key == lastKey:
+			ci = lastClass
+		default:
+			if k, ok := byKey[key]; ok {
+				ci = k
+			}
+		}
+		if ci < 0 {
+			ci = int32(len(classes))
+			classes = append(classes, class{rec: att.Attribute(addr)})
+			if key >= 0 {
+				byKey[key] = ci
+			}
+		}
+		lastKey, lastClass = key, ci
+		classOf[i] = ci
+	})
+	// Add up the classes' traffic, in the tallies' order.
 	for i := range a.tallies {
 		c := a.tallies[i].counters()
 		s.Remote.Add(&c)
-		addr := a.addrs[i].Addr()
-		rec := att.Attribute(addr)
-		if rec.Control == nil {
-			s.Unattributed.Add(&c)
+		cl := &classes[classOf[i]]
+		cl.c.Add(&c)
+		cl.remotes++
+		if wantIPs {
+			if dropped, ok := top.offer(ipItem{addr: a.addrs[i].Addr(), c: c, class: classOf[i]}); ok {
+				ipOther.Counters.Add(&dropped.c)
+				ipOther.Remotes++
+			}
+		}
+	}
+	for ci := range classes {
+		cl := &classes[ci]
+		if cl.rec.Control == nil {
+			s.Unattributed.Add(&cl.c)
 		}
 		for d, dim := range dims {
-			key, name := keyOf(dim, &rec)
+			key, name := keyOf(dim, &cl.rec)
 			g := groups[d][key]
 			if g == nil {
 				g = &attrs{row: Row{Key: key, Name: name}}
 				groups[d][key] = g
 			}
-			g.note(&rec)
-			g.row.Counters.Add(&c)
-			g.row.Remotes++
-		}
-		if wantIPs {
-			if dropped, ok := top.offer(ipItem{addr: addr, c: c}, &rec); ok {
-				ipOther.Counters.Add(&dropped.c)
-				ipOther.Remotes++
-			}
+			g.note(&cl.rec)
+			g.row.Counters.Add(&cl.c)
+			g.row.Remotes += cl.remotes
 		}
 	}
 	s.ShareOf = "bytes"
@@ -261,7 +309,7 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		var g Group
 		switch dim {
 		case ByRemoteIP:
-			g = Group{By: dim, Count: len(a.tallies), Rows: top.sorted()}
+			g = Group{By: dim, Count: len(a.tallies), Rows: top.sorted(classes)}
 			if ipOther.Remotes > 0 {
 				o := ipOther
 				g.Other = &o
@@ -326,9 +374,17 @@ func topRows(by string, rows []Row, top int) Group {
 
 // ipItem is a remote address in the running top list.
 type ipItem struct {
-	addr netip.Addr
-	c    Counters
-	row  Row
+	addr  netip.Addr
+	c     Counters
+	class int32 // index of the address's class
+}
+
+// A class is the remotes whose records differ only in IP and prefix, and
+// their traffic.
+type class struct {
+	rec     attribution.Record // of one of them
+	c       Counters
+	remotes int
 }
 
 // better reports whether x ranks before y.
@@ -362,11 +418,10 @@ func (h *ipHeap) Pop() any {
 
 // offer adds an address if it ranks among the top ones, and returns the
 // item that fell out of the list, if any.
-func (h *ipHeap) offer(it ipItem, rec *attribution.Record) (ipItem, bool) {
+func (h *ipHeap) offer(it ipItem) (ipItem, bool) {
 	if h.limit > 0 && len(h.items) == h.limit && !it.better(&h.items[0]) {
 		return it, true
 	}
-	it.row = ipRow(it.addr, &it.c, rec)
 	if h.limit > 0 && len(h.items) == h.limit {
 		out := h.items[0]
 		h.items[0] = it
@@ -377,7 +432,9 @@ func (h *ipHeap) offer(it ipItem, rec *attribution.Record) (ipItem, bool) {
 	return ipItem{}, false
 }
 
-func (h *ipHeap) sorted() []Row {
+// sorted returns the rows of the kept addresses, best first, with the
+// attributes of their classes.
+func (h *ipHeap) sorted(classes []class) []Row {
 	slices.SortFunc(h.items, func(a, b ipItem) int {
 		if a.better(&b) {
 			return -1
@@ -389,7 +446,8 @@ func (h *ipHeap) sorted() []Row {
 	})
 	rows := make([]Row, len(h.items))
 	for i := range h.items {
-		rows[i] = h.items[i].row
+		it := &h.items[i]
+		rows[i] = ipRow(it.addr, &it.c, &classes[it.class].rec)
 	}
 	return rows
 }

@@ -3,7 +3,6 @@ package zeek
 import (
 	"bytes"
 	"fmt"
-	"net/netip"
 	"slices"
 
 	"github.com/sovmap/sovmap/internal/flowlog"
@@ -21,6 +20,7 @@ type TSV struct {
 	ends   []int32                      // field ends of the current line
 	fixed  [flowlog.MaxSplitFixed]int32 // the same, for up to MaxSplitFixed fields
 	direct bool                         // the header suits fast
+	prog   []op                         // what fast does with each column
 	plain  bool                         // the markers are Zeek's defaults
 	noEnds *flowlog.LineError           // non-nil when the header names no connection ends
 	want   flowlog.Fields               // the parts of a record to fill; 0 for all
@@ -61,15 +61,15 @@ func (p *TSV) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 	if p.noEnds != nil {
 		return false, p.noEnds
 	}
+	if p.direct && p.fast(line, rec) {
+		return true, nil
+	}
 	var v values
 	if p.fields <= flowlog.MaxSplitFixed {
-		// The fast way: no bounds checks while splitting, and the value of
-		// each column read straight from its two ends.
+		// No bounds checks while splitting, and the value of each column
+		// read straight from its two ends.
 		if n := flowlog.SplitFixed(line, p.sep, &p.fixed); n != p.fields {
 			return false, fieldCount(n, p.fields)
-		}
-		if p.direct && p.fast(line, rec) {
-			return true, nil
 		}
 		for _, c := range p.cols {
 			start := int32(0)
@@ -97,58 +97,6 @@ func (p *TSV) has(slots ...int) bool {
 	for _, s := range slots {
 		if p.slots[s] < 0 {
 			return false
-		}
-	}
-	return true
-}
-
-// fast fills rec from a line split into p.fixed, for a header that has
-// every column fill reads (p.direct): it parses each column straight into
-// the record, without the slot values of the general path. It handles the
-// common line, where every column holds a valid value; for anything else
-// (an unset or empty value, a value that does not parse) it returns false
-// and leaves rec alone, and the general path decides, with its own error.
-// When it returns true, rec is what fill would have made of the line.
-func (p *TSV) fast(line []byte, rec *flowlog.Record) bool {
-	src, ok1 := flowlog.ParseAddr(p.col(line, fOrigH))
-	dst, ok2 := flowlog.ParseAddr(p.col(line, fRespH))
-	sp, ok3 := flowlog.ParsePort(p.col(line, fOrigP))
-	dp, ok4 := flowlog.ParsePort(p.col(line, fRespP))
-	proto, ok5 := flowlog.ParseProto(p.col(line, fProto))
-	start, ok6 := flowlog.ParseUnixTime(p.col(line, fTS))
-	dur, ok7 := flowlog.ParseSeconds(p.col(line, fDuration))
-	bs, bd := fOrigBytes, fRespBytes
-	if p.slots[fOrigIPBytes] >= 0 || p.slots[fRespIPBytes] >= 0 {
-		bs, bd = fOrigIPBytes, fRespIPBytes
-	}
-	sb, ok8 := flowlog.ParseUint(p.col(line, bs))
-	db, ok9 := flowlog.ParseUint(p.col(line, bd))
-	spk, ok10 := flowlog.ParseUint(p.col(line, fOrigPkts))
-	dpk, ok11 := flowlog.ParseUint(p.col(line, fRespPkts))
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9 && ok10 && ok11) {
-		return false
-	}
-	// An unset or empty marker that parses (a "#unset_field 0") is the
-	// general path's to judge. Zeek's own markers, "-" and "(empty)",
-	// never parse.
-	if !p.plain {
-		for _, s := range [...]int{fOrigH, fRespH, fOrigP, fRespP, fProto, fTS, fDuration, bs, bd, fOrigPkts, fRespPkts} {
-			if p.marker(p.col(line, s)) {
-				return false
-			}
-		}
-	}
-	*rec = flowlog.Record{
-		Src: netip.AddrPortFrom(src, sp), Dst: netip.AddrPortFrom(dst, dp), Proto: proto,
-		SrcBytes: sb, DstBytes: db, SrcPackets: spk, DstPackets: dpk,
-		Start: start, End: start.Add(dur),
-	}
-	if p.want.Has(flowlog.FieldExtra) {
-		if col := p.slots[fService]; col >= 0 {
-			rec.Extra.Service = p.in.String(p.value(p.col(line, fService)))
-		}
-		if col := p.slots[fConnState]; col >= 0 {
-			rec.Extra.State = p.in.String(p.value(p.col(line, fConnState)))
 		}
 	}
 	return true
@@ -237,8 +185,22 @@ func (p *TSV) setFields(val []byte) {
 		p.cols = append(p.cols, colSlot{col: int32(col), slot: s})
 	}
 	slices.SortFunc(p.cols, func(a, b colSlot) int { return int(a.col - b.col) })
-	p.direct = p.fields <= flowlog.MaxSplitFixed && (ipBytes && p.has(fOrigIPBytes, fRespIPBytes) || !ipBytes && p.has(fOrigBytes, fRespBytes)) &&
+	p.direct = p.sep == '\t' && (ipBytes && p.has(fOrigIPBytes, fRespIPBytes) || !ipBytes && p.has(fOrigBytes, fRespBytes)) &&
 		p.has(fTS, fOrigH, fOrigP, fRespH, fRespP, fProto, fDuration, fOrigPkts, fRespPkts)
+	p.prog = p.prog[:0]
+	if p.direct {
+		for range p.fields {
+			p.prog = append(p.prog, opSkip)
+		}
+		for _, c := range p.cols {
+			p.prog[c.col] = slotOps[c.slot]
+		}
+		if ipBytes {
+			p.prog[p.slots[fOrigIPBytes]], p.prog[p.slots[fRespIPBytes]] = opSrcBytes, opDstBytes
+		} else {
+			p.prog[p.slots[fOrigBytes]], p.prog[p.slots[fRespBytes]] = opSrcBytes, opDstBytes
+		}
+	}
 	p.noEnds = nil
 	if p.slots[fOrigH] < 0 || p.slots[fRespH] < 0 {
 		path := p.path
