@@ -14,7 +14,7 @@ import (
 type op uint8
 
 const (
-	opSkip op = iota
+	opSkip op = iota // a column fast passes over
 	opTS
 	opOrigH
 	opRespH
@@ -39,7 +39,14 @@ var slotOps = [numSlots]op{
 	fService: opService, fConnState: opState,
 }
 
-// fast parses a line in one pass, column by column as p.prog says, each
+// A step is what fast does with a column it reads: skip the columns
+// before it, then parse it.
+type step struct {
+	skip int // columns to pass over first
+	op   op
+}
+
+// fast parses a line in one pass, column by column as p.steps say, each
 // value read as its column is found, for a tab-separated header with every
 // column fill reads (p.direct) and Zeek's own markers. It handles the
 // common line, where every column holds a valid value or, where fill takes
@@ -51,6 +58,9 @@ func (p *TSV) fast(line []byte, rec *flowlog.Record) bool {
 	if !p.plain {
 		return false
 	}
+	if p.std {
+		return p.stdLine(line, rec)
+	}
 	// Few variables live across the loop, so that the compiler keeps them
 	// in registers: the values go to memory, by op.
 	var (
@@ -58,69 +68,80 @@ func (p *TSV) fast(line []byte, rec *flowlog.Record) bool {
 		addrs [2]netip.Addr      // orig, resp
 		spans [2][2]int          // service and state columns
 	)
-	prog := p.prog
 	n := len(line)
-	i, k := 0, 0
-	for {
-		start := i
+	i := 0 // the start of the next column; n+1 past the last
+	steps := p.steps
+	for _, st := range steps {
+		if st.skip > 0 {
+			if i = skipColumns(line, i, st.skip); i < 0 {
+				return false
+			}
+		}
+		if i > n {
+			return false
+		}
+		j := i // the end of the column
 		ok := true
 		var v uint64
-		switch o := prog[k]; o {
-		case opSkip:
-			i = skipField(line, i)
+		switch o := st.op; o {
 		case opOrigH, opRespH:
-			addrs[o-opOrigH], i, ok = scanAddr(line, i)
+			addrs[o-opOrigH], j, ok = scanAddr(line, i)
 		case opOrigP, opRespP:
 			if unset(line, i) {
-				i++
-			} else if v, i, ok = scanUint(line, i); v > 0xffff {
+				j++
+			} else if v, j, ok = scanUint(line, i); v > 0xffff {
 				ok = false
 			}
 		case opProto:
-			i = skipField(line, i)
-			if i-start != 1 || line[start] != '-' {
+			j = skipField(line, i)
+			if j-i != 1 || line[i] != '-' {
 				var pr uint8
-				pr, ok = flowlog.ParseProto(line[start:i])
+				pr, ok = flowlog.ParseProto(line[i:j])
 				v = uint64(pr)
 			}
 		case opTS:
 			var s, ns int64
-			s, ns, i, ok = scanDecimal(line, i)
+			s, ns, j, ok = scanDecimal(line, i)
 			ok = ok && s <= 1<<40
 			v, u[numOps] = uint64(s), uint64(ns)
 		case opDuration:
 			if unset(line, i) {
-				i++
+				j++
 			} else {
 				var s, ns int64
-				s, ns, i, ok = scanDecimal(line, i)
+				s, ns, j, ok = scanDecimal(line, i)
 				ok = ok && s <= math.MaxInt64/int64(time.Second)-1
 				v = uint64(time.Duration(s)*time.Second + time.Duration(ns))
 			}
 		case opSrcBytes, opDstBytes, opSrcPkts, opDstPkts:
 			if unset(line, i) {
-				i++
+				j++
 			} else {
-				v, i, ok = scanUint(line, i)
+				v, j, ok = scanUint(line, i)
 			}
 		case opService, opState:
-			i = skipField(line, i)
-			spans[o-opService] = [2]int{start, i}
+			j = skipField(line, i)
+			spans[o-opService] = [2]int{i, j}
 		}
 		if !ok {
 			return false
 		}
-		u[prog[k]] = v
-		k++
-		if i >= n {
-			break
-		}
-		if line[i] != '\t' || k == len(prog) {
+		u[st.op] = v
+		switch {
+		case j == n:
+			i = n + 1
+		case line[j] == '\t':
+			i = j + 1
+		default:
 			return false
 		}
-		i++
 	}
-	if k != len(prog) {
+	switch {
+	case p.tail == 0:
+		if i != n+1 {
+			return false
+		}
+	case i > n || countTabs(line[i:]) != p.tail-1:
 		return false
 	}
 	ts := time.Unix(int64(u[opTS]), int64(u[numOps])).UTC()
@@ -144,6 +165,176 @@ func (p *TSV) fast(line []byte, rec *flowlog.Record) bool {
 		}
 	}
 	return true
+}
+
+// stdFields are the first columns of a conn.log in Zeek's default layout
+// (Zeek 3 to 7); any columns after them are passed over.
+var stdFields = []string{"ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration",
+	"orig_bytes", "resp_bytes", "conn_state", "local_orig", "local_resp", "missed_bytes", "history",
+	"orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes"}
+
+// stdLine is fast for a header in Zeek's default layout (p.std): the same
+// steps written out, so that the values stay in registers and no step
+// costs a dispatch.
+func (p *TSV) stdLine(line []byte, rec *flowlog.Record) bool {
+	n := len(line)
+	s, ns, j, ok := scanDecimal(line, 0)
+	if !ok || s > 1<<40 || !tabAt(line, j) {
+		return false
+	}
+	i := skipColumns(line, j+1, 1) // uid
+	if i < 0 {
+		return false
+	}
+	src, j, ok := scanAddr(line, i)
+	if !ok || !tabAt(line, j) {
+		return false
+	}
+	sp, j, ok := scanCount(line, j+1)
+	if !ok || sp > 0xffff || !tabAt(line, j) {
+		return false
+	}
+	dst, j, ok := scanAddr(line, j+1)
+	if !ok || !tabAt(line, j) {
+		return false
+	}
+	dp, j, ok := scanCount(line, j+1)
+	if !ok || dp > 0xffff || !tabAt(line, j) {
+		return false
+	}
+	i, j = j+1, skipField(line, j+1)
+	var proto uint8
+	if j-i != 1 || line[i] != '-' {
+		if proto, ok = flowlog.ParseProto(line[i:j]); !ok {
+			return false
+		}
+	}
+	if !tabAt(line, j) {
+		return false
+	}
+	svc0, svc1 := j+1, skipField(line, j+1)
+	if !tabAt(line, svc1) {
+		return false
+	}
+	var dur time.Duration
+	if i = svc1 + 1; unset(line, i) {
+		j = i + 1
+	} else {
+		ds, dns, e, ok := scanDecimal(line, i)
+		if !ok || ds > math.MaxInt64/int64(time.Second)-1 {
+			return false
+		}
+		dur, j = time.Duration(ds)*time.Second+time.Duration(dns), e
+	}
+	if !tabAt(line, j) {
+		return false
+	}
+	st0 := skipColumns(line, j+1, 2) // orig_bytes, resp_bytes
+	if st0 < 0 {
+		return false
+	}
+	st1 := skipField(line, st0)
+	if !tabAt(line, st1) {
+		return false
+	}
+	i = skipColumns(line, st1+1, 4) // local_orig, local_resp, missed_bytes, history
+	if i < 0 {
+		return false
+	}
+	opk, j, ok := scanCount(line, i)
+	if !ok || !tabAt(line, j) {
+		return false
+	}
+	ob, j, ok := scanCount(line, j+1)
+	if !ok || !tabAt(line, j) {
+		return false
+	}
+	rpk, j, ok := scanCount(line, j+1)
+	if !ok || !tabAt(line, j) {
+		return false
+	}
+	rb, j, ok := scanCount(line, j+1)
+	if !ok {
+		return false
+	}
+	if p.tail == 0 {
+		if j != n {
+			return false
+		}
+	} else if !tabAt(line, j) || countTabs(line[j+1:]) != p.tail-1 {
+		return false
+	}
+	ts := time.Unix(s, ns).UTC()
+	*rec = flowlog.Record{
+		Src: netip.AddrPortFrom(src, uint16(sp)), Dst: netip.AddrPortFrom(dst, uint16(dp)), Proto: proto,
+		SrcBytes: ob, DstBytes: rb, SrcPackets: opk, DstPackets: rpk,
+		Start: ts, End: ts.Add(dur),
+	}
+	if p.want.Has(flowlog.FieldExtra) {
+		rec.Extra.Service = p.in.String(p.value(line[svc0:svc1]))
+		rec.Extra.State = p.in.String(p.value(line[st0:st1]))
+	}
+	return true
+}
+
+// tabAt reports whether line has a tab at j.
+func tabAt(line []byte, j int) bool { return j < len(line) && line[j] == '\t' }
+
+// scanCount is scanUint for a column that may be unset, which counts as
+// zero.
+func scanCount(line []byte, i int) (uint64, int, bool) {
+	if unset(line, i) {
+		return 0, i + 1, true
+	}
+	return scanUint(line, i)
+}
+
+// tabMask returns a mask with the high bit of each byte of x that is a tab
+// set, and no other bit.
+func tabMask(x uint64) uint64 {
+	x ^= tabs
+	return ^((x&lo7 + lo7) | x | lo7)
+}
+
+const lo7 = 0x7f7f7f7f7f7f7f7f
+
+// skipColumns returns the start of the column k columns after the one that
+// starts at i, or -1 if the line has too few.
+func skipColumns(line []byte, i, k int) int {
+	for ; i+8 <= len(line); i += 8 {
+		t := tabMask(binary.LittleEndian.Uint64(line[i:]))
+		c := bits.OnesCount64(t)
+		if c < k {
+			k -= c
+			continue
+		}
+		for ; k > 1; k-- {
+			t &= t - 1
+		}
+		return i + bits.TrailingZeros64(t)>>3 + 1
+	}
+	for ; i < len(line); i++ {
+		if line[i] == '\t' {
+			if k--; k == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
+// countTabs returns the number of tabs in b.
+func countTabs(b []byte) int {
+	c, i := 0, 0
+	for ; i+8 <= len(b); i += 8 {
+		c += bits.OnesCount64(tabMask(binary.LittleEndian.Uint64(b[i:])))
+	}
+	for ; i < len(b); i++ {
+		if b[i] == '\t' {
+			c++
+		}
+	}
+	return c
 }
 
 // unset reports whether the column at i holds the unset marker "-" (then
@@ -189,7 +380,7 @@ func digits(x uint64) (n int, d uint64) {
 // value8 returns the number written by the n (1 to 8) digit values at the
 // start of d, as digits returns them.
 func value8(d uint64, n int) uint64 {
-	d <<= 64 - 8*uint(n) // the digits to the top, zeros before them
+	d <<= (64 - 8*uint(n)) & 63 // the digits to the top, zeros before them
 	d = d * (10<<8 + 1) >> 8
 	d = (d & 0x00ff00ff00ff00ff) * (100<<16 + 1) >> 16
 	return (d & 0x0000ffff0000ffff) * (10000<<32 + 1) >> 32
@@ -198,7 +389,7 @@ func value8(d uint64, n int) uint64 {
 // scanUint reads the decimal digits at i: their value and the index after
 // them. It fails without a digit or with more than 19.
 func scanUint(line []byte, i int) (uint64, int, bool) {
-	if i+16 <= len(line) {
+	if i+8 <= len(line) {
 		n, d := digits(binary.LittleEndian.Uint64(line[i:]))
 		switch {
 		case n == 0:
@@ -206,13 +397,15 @@ func scanUint(line []byte, i int) (uint64, int, bool) {
 		case n < 8:
 			return value8(d, n), i + n, true
 		}
-		v := value8(d, 8)
-		n, d = digits(binary.LittleEndian.Uint64(line[i+8:]))
-		switch {
-		case n == 0:
-			return v, i + 8, true
-		case n < 8:
-			return v*uint64(pow10[n]) + value8(d, n), i + 8 + n, true
+		if i+16 <= len(line) {
+			v := value8(d, 8)
+			n, d = digits(binary.LittleEndian.Uint64(line[i+8:]))
+			switch {
+			case n == 0:
+				return v, i + 8, true
+			case n < 8:
+				return v*uint64(pow10[n]) + value8(d, n), i + 8 + n, true
+			}
 		}
 	}
 	var v uint64
@@ -277,14 +470,18 @@ func scanAddr(line []byte, i int) (netip.Addr, int, bool) {
 	for k := range 4 {
 		// Each octet: one to three digits, no leading zero, then a dot
 		// (or, after the last, the end of the column).
-		x := uint64(binary.LittleEndian.Uint32(line[j:]))
-		n, d := digits(x | 0xffffffff00000000)
-		if n == 0 || n > 3 {
+		x := binary.LittleEndian.Uint32(line[j : j+4])
+		d := x - 0x30303030
+		n := bits.TrailingZeros32(((d+0x76767676)|d)&0x80808080) >> 3
+		if n-1 > 2 { // n is 0 or more than 3
 			return slowAddr(line, i)
 		}
-		d <<= 32 - 8*uint(n) // the digits to bytes 1 to 3, zeros before them
-		v := (d>>8&0xff)*100 + (d>>16&0xff)*10 + d>>24&0xff
-		if v > 255 || n > 1 && line[j] == '0' {
+		if n > 1 && d&0xff == 0 { // a leading zero
+			return slowAddr(line, i)
+		}
+		d <<= (32 - 8*uint(n)) & 31 // the digits to bytes 1 to 3, zeros before them
+		v := (d>>8&0xff)*100 + (d>>16&0xff)*10 + d>>24
+		if v > 255 {
 			return slowAddr(line, i)
 		}
 		ip[k] = byte(v)

@@ -38,16 +38,18 @@ func TestFastPath(t *testing.T) {
 		lines = append(lines, bytes.Join(f, []byte{'\t'}))
 	}
 	lines = append(lines, []byte("too\tfew"))
-	// The same lines again without the IP-level byte counts, so that the
-	// payload counts are read.
-	for _, lines := range [][][]byte{lines, dropCols(lines, 17, 19)} {
+	// The same lines again: without the IP-level byte counts, so that the
+	// payload counts are read (and the general steps taken); without the
+	// last column (Zeek's default layout with nothing after it); and with
+	// two more columns.
+	for v, lines := range [][][]byte{lines, dropCols(lines, 17, 19), dropCols(lines, 20), addCols(lines, "x\ty")} {
 		for _, markers := range []string{"", "#unset_field\t0\n#empty_field\t1\n"} {
 			// Markers after the header's own, before the data.
 			head := []byte(markers)
 			for _, want := range []flowlog.Fields{0, flowlog.FieldCounts | flowlog.FieldTimes} {
 				fast, general := NewTSV(), NewTSV()
 				fast.SetFields(want)
-				nfast := 0
+				nfast, nstd := 0, 0
 				for i, l := range lines {
 					if i > 0 && lines[i-1][0] == '#' && l[0] != '#' {
 						for _, h := range bytes.Split(head, []byte{'\n'}) {
@@ -59,6 +61,9 @@ func TestFastPath(t *testing.T) {
 					okA, errA := fast.Parse(l, &a)
 					if fast.direct {
 						nfast++
+					}
+					if fast.std {
+						nstd++
 					}
 					general.direct = false
 					okB, errB := general.Parse(l, &b)
@@ -72,9 +77,30 @@ func TestFastPath(t *testing.T) {
 				if nfast == 0 {
 					t.Error("the fast path was not taken")
 				}
+				if wantStd := v != 1; wantStd != (nstd > 0) {
+					t.Errorf("variant %d: default-layout path taken for %d lines, want it taken: %v", v, nstd, wantStd)
+				}
 			}
 		}
 	}
+}
+
+// addCols appends columns to the data lines of a TSV log, and names and
+// types to its header.
+func addCols(lines [][]byte, cols string) [][]byte {
+	var out [][]byte
+	for _, l := range lines {
+		switch {
+		case bytes.HasPrefix(l, []byte("#fields")):
+			l = append(bytes.Clone(l), "\tvlan\tcommunity_id"...)
+		case bytes.HasPrefix(l, []byte("#types")):
+			l = append(bytes.Clone(l), "\tint\tstring"...)
+		case len(l) > 0 && l[0] != '#':
+			l = append(append(bytes.Clone(l), '\t'), cols...)
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // dropCols removes data columns from the lines of a TSV log, and their

@@ -20,7 +20,9 @@ type TSV struct {
 	ends   []int32                      // field ends of the current line
 	fixed  [flowlog.MaxSplitFixed]int32 // the same, for up to MaxSplitFixed fields
 	direct bool                         // the header suits fast
-	prog   []op                         // what fast does with each column
+	steps  []step                       // what fast does with the columns it reads
+	tail   int                          // columns after the last step, or after stdFields
+	std    bool                         // the header starts with stdFields
 	plain  bool                         // the markers are Zeek's defaults
 	noEnds *flowlog.LineError           // non-nil when the header names no connection ends
 	want   flowlog.Fields               // the parts of a record to fill; 0 for all
@@ -187,18 +189,37 @@ func (p *TSV) setFields(val []byte) {
 	slices.SortFunc(p.cols, func(a, b colSlot) int { return int(a.col - b.col) })
 	p.direct = p.sep == '\t' && (ipBytes && p.has(fOrigIPBytes, fRespIPBytes) || !ipBytes && p.has(fOrigBytes, fRespBytes)) &&
 		p.has(fTS, fOrigH, fOrigP, fRespH, fRespP, fProto, fDuration, fOrigPkts, fRespPkts)
-	p.prog = p.prog[:0]
+	p.steps, p.tail, p.std = p.steps[:0], 0, false
 	if p.direct {
-		for range p.fields {
-			p.prog = append(p.prog, opSkip)
-		}
+		ops := make([]op, p.fields)
 		for _, c := range p.cols {
-			p.prog[c.col] = slotOps[c.slot]
+			ops[c.col] = slotOps[c.slot]
 		}
 		if ipBytes {
-			p.prog[p.slots[fOrigIPBytes]], p.prog[p.slots[fRespIPBytes]] = opSrcBytes, opDstBytes
+			ops[p.slots[fOrigIPBytes]], ops[p.slots[fRespIPBytes]] = opSrcBytes, opDstBytes
 		} else {
-			p.prog[p.slots[fOrigBytes]], p.prog[p.slots[fRespBytes]] = opSrcBytes, opDstBytes
+			ops[p.slots[fOrigBytes]], ops[p.slots[fRespBytes]] = opSrcBytes, opDstBytes
+		}
+		skip := 0
+		for _, o := range ops {
+			if o == opSkip {
+				skip++
+				continue
+			}
+			p.steps = append(p.steps, step{skip: skip, op: o})
+			skip = 0
+		}
+		p.tail = skip
+		p.std = p.fields >= len(stdFields)
+		names := bytes.Split(val, []byte{p.sep})
+		for k, name := range stdFields {
+			if !p.std {
+				break
+			}
+			p.std = string(names[k]) == name
+		}
+		if p.std {
+			p.tail = p.fields - len(stdFields)
 		}
 	}
 	p.noEnds = nil
