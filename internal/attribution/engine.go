@@ -53,6 +53,11 @@ type KeyedRouteTable interface {
 	LookupKey(addr netip.Addr) (prefix netip.Prefix, key int, ok bool)
 }
 
+// A keyOnlyTable gives the key of LookupKey alone, more cheaply.
+type keyOnlyTable interface {
+	RouteKey(addr netip.Addr) (key int, ok bool)
+}
+
 // SourceLabels names the data behind routing evidence, for the evidence's
 // source field.
 type SourceLabels struct {
@@ -65,6 +70,7 @@ type SourceLabels struct {
 type Engine struct {
 	routes  RouteTable
 	keyed   KeyedRouteTable // routes, when it implements it
+	keyOnly keyOnlyTable    // routes, when it implements it
 	catalog *Catalog
 	labels  SourceLabels
 	cache   []atomic.Pointer[verdict]
@@ -81,7 +87,7 @@ type verdict struct {
 	location                   *Location
 	evidence                   []Evidence
 	confidence                 string
-	tail                       []byte // the record's JSON after "prefix", for AppendJSON
+	tail                       atomic.Pointer[[]byte] // the record's JSON after "prefix", for AppendJSON, once asked for
 	asn                        uint32
 	asName                     string
 }
@@ -97,6 +103,7 @@ func NewEngine(routes RouteTable, catalog *Catalog, labels SourceLabels) *Engine
 	}
 	e := &Engine{routes: routes, catalog: catalog, labels: labels}
 	e.keyed, _ = routes.(KeyedRouteTable)
+	e.keyOnly, _ = routes.(keyOnlyTable)
 	if routes != nil {
 		e.cache = make([]atomic.Pointer[verdict], routes.Keys())
 	}
@@ -138,7 +145,9 @@ func (e *Engine) Key(addr netip.Addr) int {
 	}
 	var key int
 	var ok bool
-	if e.keyed != nil {
+	if e.keyOnly != nil {
+		key, ok = e.keyOnly.RouteKey(addr)
+	} else if e.keyed != nil {
 		_, key, ok = e.keyed.LookupKey(addr)
 	} else {
 		_, key, ok = e.routes.Lookup(addr)
@@ -250,13 +259,25 @@ func (e *Engine) newVerdict(rt Route) *verdict {
 	return v
 }
 
-// seal records the route's AS and encodes the verdict's JSON tail; the
-// verdict is immutable from then on.
+// seal records the route's AS; the verdict is immutable from then on,
+// but for its JSON tail, encoded the first time it is asked for.
 func (v *verdict) seal(rt Route) {
 	v.asn, v.asName = rt.ASN, rt.ASName
+}
+
+// jsonTail returns the record's JSON after "prefix". Callers racing on the
+// first call encode the same bytes; one copy is kept.
+func (v *verdict) jsonTail() []byte {
+	if t := v.tail.Load(); t != nil {
+		return *t
+	}
 	var r Record
 	v.fill(&r)
-	v.tail = r.appendTail(nil)
+	t := r.appendTail(nil)
+	if !v.tail.CompareAndSwap(nil, &t) {
+		return *v.tail.Load()
+	}
+	return t
 }
 
 // AppendJSON appends the JSON record of an address, as [Record.AppendJSON]
@@ -289,7 +310,7 @@ func (e *Engine) AppendJSONKey(b []byte, addr netip.Addr) ([]byte, int) {
 		b = prefix.AppendTo(b)
 		b = append(b, '"')
 	}
-	return append(b, v.tail...), key
+	return append(b, v.jsonTail()...), key
 }
 
 func (v *verdict) fill(r *Record) {

@@ -3,6 +3,7 @@ package flowagg_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -134,8 +135,9 @@ func BenchmarkMemory(b *testing.B) {
 func BenchmarkSummarize(b *testing.B) {
 	agg := flowagg.New(flowagg.NewLocal(flowagg.DefaultLocal()))
 	src := netip.MustParseAddrPort("10.1.2.3:50000")
-	for i, a := range flowtest.RemoteAddrs(100_000, 5) {
-		r := flowlog.Record{Src: src, Dst: netip.AddrPortFrom(a, 443), Proto: 6, SrcBytes: uint64(i), DstBytes: 1000}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, a := range flowtest.RemoteAddrs(100_000, 5) {
+		r := flowlog.Record{Src: src, Dst: netip.AddrPortFrom(a, 443), Proto: 6, SrcBytes: rng.Uint64N(100_000), DstBytes: 1000}
 		agg.Add(&r)
 	}
 	for _, cold := range []bool{true, false} {

@@ -266,8 +266,9 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		cl.c.Add(&c)
 		cl.remotes++
 		if wantIPs {
-			if dropped, ok := top.offer(ipItem{addr: a.addrs[i].Addr(), c: c, class: classOf[i]}); ok {
-				ipOther.Counters.Add(&dropped.c)
+			if dropped, ok := top.offer(ipItem{bytes: c.Bytes, flows: c.Flows, addr: a.addrs[i].Addr(), idx: int32(i)}); ok {
+				dc := a.tallies[dropped.idx].counters()
+				ipOther.Counters.Add(&dc)
 				ipOther.Remotes++
 			}
 		}
@@ -309,7 +310,7 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		var g Group
 		switch dim {
 		case ByRemoteIP:
-			g = Group{By: dim, Count: len(a.tallies), Rows: top.sorted(classes)}
+			g = Group{By: dim, Count: len(a.tallies), Rows: top.sorted(func(i int32) (Counters, *attribution.Record) { return a.tallies[i].counters(), &classes[classOf[i]].rec })}
 			if ipOther.Remotes > 0 {
 				o := ipOther
 				g.Other = &o
@@ -372,11 +373,12 @@ func topRows(by string, rows []Row, top int) Group {
 	return g
 }
 
-// ipItem is a remote address in the running top list.
+// ipItem is a remote address in the running top list: what ranks it, and
+// the index of its tally. It is small, since the heap moves items about.
 type ipItem struct {
-	addr  netip.Addr
-	c     Counters
-	class int32 // index of the address's class
+	bytes, flows uint64
+	addr         netip.Addr
+	idx          int32
 }
 
 // A class is the remotes whose records differ only in IP and prefix, and
@@ -389,11 +391,11 @@ type class struct {
 
 // better reports whether x ranks before y.
 func (x *ipItem) better(y *ipItem) bool {
-	if x.c.Bytes != y.c.Bytes {
-		return x.c.Bytes > y.c.Bytes
+	if x.bytes != y.bytes {
+		return x.bytes > y.bytes
 	}
-	if x.c.Flows != y.c.Flows {
-		return x.c.Flows > y.c.Flows
+	if x.flows != y.flows {
+		return x.flows > y.flows
 	}
 	return x.addr.Less(y.addr)
 }
@@ -432,9 +434,9 @@ func (h *ipHeap) offer(it ipItem) (ipItem, bool) {
 	return ipItem{}, false
 }
 
-// sorted returns the rows of the kept addresses, best first, with the
-// attributes of their classes.
-func (h *ipHeap) sorted(classes []class) []Row {
+// sorted returns the rows of the kept addresses, best first; of returns
+// the counters and the record of the remote with a tally index.
+func (h *ipHeap) sorted(of func(idx int32) (Counters, *attribution.Record)) []Row {
 	slices.SortFunc(h.items, func(a, b ipItem) int {
 		if a.better(&b) {
 			return -1
@@ -447,7 +449,8 @@ func (h *ipHeap) sorted(classes []class) []Row {
 	rows := make([]Row, len(h.items))
 	for i := range h.items {
 		it := &h.items[i]
-		rows[i] = ipRow(it.addr, &it.c, &classes[it.class].rec)
+		c, rec := of(it.idx)
+		rows[i] = ipRow(it.addr, &c, rec)
 	}
 	return rows
 }

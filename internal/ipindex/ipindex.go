@@ -18,6 +18,8 @@ package ipindex
 import (
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"net/netip"
 	"sort"
 )
@@ -229,17 +231,19 @@ func (u U128) Sub1() U128 {
 // [first, last], which must hold a. A block that fits stays fitting as it
 // shrinks, so the prefix length is found by binary search.
 func LargestPrefix4(a, first, last uint32) netip.Prefix {
-	lo, hi := 0, 32 // the answer is in [lo, hi]; a /32 always fits
-	for lo < hi {
-		m := (lo + hi) / 2
-		mask := ^uint32(0) << (32 - m) // 0 for m = 0: Go shifts past the width give 0
-		if l := a & mask; l >= first && l|^mask <= last {
-			hi = m
-		} else {
-			lo = m + 1
-		}
+	// The block of 2^h addresses around a starts at or after first unless
+	// it also holds first-1, that is unless a and first-1 agree above bit
+	// h; likewise it ends at or before last unless it holds last+1. So h
+	// is below the bit length of a^(first-1) and of a^(last+1).
+	h := 32
+	if first > 0 {
+		h = min(h, bits.Len32(a^(first-1))-1)
 	}
-	return netip.PrefixFrom(U32Addr(a&(^uint32(0)<<(32-lo))), lo)
+	if last < math.MaxUint32 {
+		h = min(h, bits.Len32(a^(last+1))-1)
+	}
+	bitsLen := 32 - h
+	return netip.PrefixFrom(U32Addr(a&^uint32(uint64(1)<<h-1)), bitsLen)
 }
 
 // LargestPrefix6 returns the largest CIDR block that holds a and lies within

@@ -3,6 +3,7 @@ package ipindex_test
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
@@ -758,6 +759,40 @@ func TestLargestPrefix4(t *testing.T) {
 				t.Errorf("LargestPrefix4(%s, %s, %s) = %v, want %v", tc.addr, tc.first, tc.last, got, want)
 			}
 		})
+	}
+}
+
+// TestLargestPrefix4Random checks LargestPrefix4 against trying every
+// prefix length, on random ranges, some of them narrow.
+func TestLargestPrefix4Random(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(4, 4))
+	for range 200_000 {
+		first, last := rng.Uint32(), rng.Uint32()
+		if rng.IntN(2) == 0 {
+			last = first + rng.Uint32N(1<<rng.IntN(20))
+		}
+		if last < first {
+			first, last = last, first
+		}
+		a := first + rng.Uint32N(last-first+1)
+		if last-first == math.MaxUint32 {
+			a = rng.Uint32()
+		}
+		want := netip.PrefixFrom(ipindex.U32Addr(a), 32)
+		for n := 0; n <= 32; n++ {
+			mask := uint32(0xffffffff) << (32 - n)
+			if n == 0 {
+				mask = 0
+			}
+			if lo := a & mask; lo >= first && lo|^mask <= last {
+				want = netip.PrefixFrom(ipindex.U32Addr(lo), n)
+				break
+			}
+		}
+		if got := ipindex.LargestPrefix4(a, first, last); got != want {
+			t.Fatalf("LargestPrefix4(%v, %v, %v) = %v, want %v", ipindex.U32Addr(a), ipindex.U32Addr(first), ipindex.U32Addr(last), got, want)
+		}
 	}
 }
 

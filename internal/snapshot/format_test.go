@@ -272,14 +272,23 @@ func use(tb *snapshot.Table) (err error) {
 			err = fmt.Errorf("panic: %v", p)
 		}
 	}()
-	for _, a := range probe {
-		tb.Lookup(a)
+	look := func() error {
+		for _, a := range probe {
+			_, k, ok := tb.Lookup(a)
+			_, k2, ok2 := tb.LookupKey(a)
+			k3, ok3 := tb.RouteKey(a)
+			if k2 != k || k3 != k || ok2 != ok || ok3 != ok {
+				return fmt.Errorf("%s: Lookup key %d %v, LookupKey %d %v, RouteKey %d %v", a, k, ok, k2, ok2, k3, ok3)
+			}
+		}
+		return nil
+	}
+	if err := look(); err != nil {
+		return err
 	}
 	_ = tb.Meta()
 	if tb.Expand() == nil {
-		for _, a := range probe {
-			tb.Lookup(a)
-		}
+		return look()
 	}
 	return nil
 }

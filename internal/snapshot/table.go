@@ -155,6 +155,26 @@ func (t *Table) LookupKey(addr netip.Addr) (netip.Prefix, int, bool) {
 	return prefix, int(key), ok
 }
 
+// RouteKey returns the key that LookupKey returns, without the prefix,
+// which costs more to find than the key.
+func (t *Table) RouteKey(addr netip.Addr) (int, bool) {
+	addr = addr.Unmap()
+	var key uint32
+	var ok bool
+	if f := &t.fam[0]; addr.Is4() && f.ready(t) {
+		sg := &f.seg4[f.v4.Find(ipindex.AddrU32(addr))]
+		key, ok = sg.val, sg.val != 0
+	} else {
+		key, _, ok = t.route(addr)
+	}
+	if t.feeds.nSets > 1 {
+		if set := t.feedSet(addr); set != 0 {
+			return int(key) + t.nTuples*int(set), true
+		}
+	}
+	return int(key), ok
+}
+
 // route finds the routing segment of addr: its tuple and prefix.
 func (t *Table) route(addr netip.Addr) (uint32, netip.Prefix, bool) {
 	var key uint32

@@ -179,6 +179,13 @@ func TestLookupKeys(t *testing.T) {
 		if !ok || !ok2 || k != k2 || !routeEq(r, r2) {
 			t.Errorf("Lookup(%s) = %v, %d, %v lazily and %v, %d, %v expanded; want equal and found", s, r, k, ok, r2, k2, ok2)
 		}
+		for _, tb := range []*snapshot.Table{lazy, expanded} {
+			_, k3, ok3 := tb.LookupKey(a)
+			k4, ok4 := tb.RouteKey(a)
+			if k3 != k || k4 != k || !ok3 || !ok4 {
+				t.Errorf("%s: LookupKey key %d %v, RouteKey %d %v; Lookup gives %d", s, k3, ok3, k4, ok4, k)
+			}
+		}
 		f := facts{r.ASN, r.ASName, r.Registration, r.Location}
 		if prev, seen := byKey[k]; seen && prev != f {
 			t.Errorf("key %d gives %v and %v", k, prev, f)
