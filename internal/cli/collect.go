@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"runtime"
@@ -26,8 +27,14 @@ attributes the remote end of every flow (as 'sovmap flows' does), and every
 interval writes the summary of that window: bytes, packets and flows by
 controlling country, provider, location, remote address and service, the
 unattributed share, and the collector's own counts per exporter (packets,
-flows, template misses, decode errors, drops). Several exporters may send
-at once; NetFlow v9 and IPFIX templates are kept per exporter.
+flows, sampling rate, template misses, decode errors, drops). Several
+exporters may send at once; NetFlow v9 and IPFIX templates are kept per
+exporter.
+
+Sampled exports are scaled: the bytes and packets of an exporter that
+announces it samples one packet in N (NetFlow v5 header, NetFlow v9 and
+IPFIX samplingInterval, samplerRandomInterval or samplingPacketInterval
+and samplingPacketSpace) are multiplied by N. Flow counts are not scaled.
 
 The socket is read by a goroutine that does nothing else and never waits:
 packets go to the decoders through bounded queues, and a packet that finds
@@ -50,6 +57,12 @@ Flags:
                     ranges)
   --queue N         packets each decoder may have waiting (default 4096)
   --workers N       decoder goroutines (default: one less than the CPUs)
+  --sampling-rate N the sampling rate (1 in N packets) of exporters that
+                    announce none; an announced rate wins (default 1:
+                    unsampled)
+  --no-sampling-scale
+                    report bytes and packets as exported, never multiplied
+                    by a sampling rate (the announced rate is still shown)
   --catalog FILE    extend or override the catalog (repeatable)
   --snapshot FILE   use this snapshot instead of the embedded one
 
@@ -61,6 +74,7 @@ Examples:
   sovmap collect --listen 127.0.0.1:2055 --interval 10s
   sovmap collect --listen 0.0.0.0:2055 --json >> flows.ndjson
   sovmap collect --local 10.0.0.0/8,192.0.2.0/24 --by control,provider
+  sovmap collect --sampling-rate 1000           # routers that sample 1:1000 silently
   softflowd -i eth0 -n 127.0.0.1:2055 -v 10     # an exporter to try it
 `,
 		run: runCollect,
@@ -84,6 +98,8 @@ func runCollect(e *env, args []string) error {
 	interval := fs.Duration("interval", time.Minute, "")
 	queue := fs.Int("queue", collector.DefaultQueueLen, "")
 	workers := fs.Int("workers", 0, "")
+	rate := fs.Uint64("sampling-rate", 0, "")
+	noScale := fs.Bool("no-sampling-scale", false, "")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -103,6 +119,12 @@ func runCollect(e *env, args []string) error {
 	}
 	if *workers < 0 {
 		return usagef("--workers must be 0 (automatic) or more")
+	}
+	if *rate > math.MaxUint32 {
+		return usagef("--sampling-rate %d is too large (at most %d)", *rate, uint32(math.MaxUint32))
+	}
+	if *rate > 1 && *noScale {
+		return usagef("--sampling-rate and --no-sampling-scale exclude each other")
 	}
 	n := *workers
 	if n == 0 {
@@ -128,8 +150,16 @@ func runCollect(e *env, args []string) error {
 		Sink: func(worker int, _ netip.AddrPort, flows []flowlog.Record) {
 			shards.Add(worker, flows)
 		},
+		SamplingRate:    uint32(*rate),
+		NoSamplingScale: *noScale,
 	}
 	e.errorf("collect: listening on udp %s for NetFlow v5, v9 and IPFIX; a summary every %v", conn.LocalAddr(), *interval)
+	switch {
+	case *noScale:
+		e.errorf("collect: bytes and packets are reported as exported, not scaled by sampling rates")
+	case *rate > 1:
+		e.errorf("collect: exporters that announce no sampling rate are taken to sample 1 packet in %d", *rate)
+	}
 
 	done := make(chan error, 1)
 	go func() { done <- c.Run(e.ctx) }()
@@ -194,13 +224,13 @@ func writeWindow(w io.Writer, win *collectWindow, defaultLocal bool) {
 	}
 	if len(st.Exporters) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  EXPORTER\tVERSION\tPACKETS\tFLOWS\tDROPPED\tTEMPLATE MISSES\tDECODE ERRORS\t\n")
+		fmt.Fprintf(tw, "  EXPORTER\tVERSION\tPACKETS\tFLOWS\tSAMPLING\tDROPPED\tTEMPLATE MISSES\tDECODE ERRORS\t\n")
 		for _, x := range st.Exporters {
 			v := fmt.Sprint("v", x.Version)
 			if x.Version == 10 {
 				v = "IPFIX"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", x.Exporter, v, x.Packets, x.Flows, x.Dropped, x.TemplateMisses, x.DecodeErrors, sanitizeCell(x.LastError))
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%s\n", x.Exporter, v, x.Packets, x.Flows, samplingCell(&x), x.Dropped, x.TemplateMisses, x.DecodeErrors, sanitizeCell(x.LastError))
 		}
 		tw.Flush()
 	}
@@ -210,4 +240,20 @@ func writeWindow(w io.Writer, win *collectWindow, defaultLocal bool) {
 	fmt.Fprintln(w)
 	writeSummary(w, win.Summary, defaultLocal)
 	fmt.Fprintln(w)
+}
+
+// samplingCell describes the sampling of an exporter's latest flows: the
+// rate their counters were multiplied by, and whether the exporter
+// announced it.
+func samplingCell(x *collector.ExporterStats) string {
+	applied, announced := x.SamplingRate, x.AnnouncedSamplingRate
+	switch {
+	case applied > 1 && announced == 0:
+		return fmt.Sprintf("1:%d assumed", applied)
+	case applied > 1:
+		return fmt.Sprintf("1:%d", applied)
+	case announced > 1:
+		return fmt.Sprintf("1:%d not scaled", announced)
+	}
+	return "none"
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -45,10 +46,12 @@ type collectWindow struct {
 		Errors    uint64 `json:"decode_errors"`
 		Misses    uint64 `json:"template_misses"`
 		Exporters []struct {
-			Exporter string `json:"exporter"`
-			Version  int    `json:"version"`
-			Packets  uint64 `json:"packets"`
-			Flows    uint64 `json:"flows"`
+			Exporter      string `json:"exporter"`
+			Version       int    `json:"version"`
+			Packets       uint64 `json:"packets"`
+			Flows         uint64 `json:"flows"`
+			SamplingRate  uint32 `json:"sampling_rate"`
+			AnnouncedRate uint32 `json:"announced_sampling_rate"`
 		} `json:"exporters"`
 	} `json:"collector"`
 }
@@ -183,6 +186,9 @@ func TestCollectErrors(t *testing.T) {
 		{"collect", "--queue", "0"},
 		{"collect", "--by", "nothing"},
 		{"collect", "file.log"},
+		{"collect", "--sampling-rate", "-1"},
+		{"collect", "--sampling-rate", "4294967296"},
+		{"collect", "--sampling-rate", "100", "--no-sampling-scale"},
 	} {
 		if res := run(t, "", args...); res.code != 2 {
 			t.Errorf("sovmap %s: %s, want exit 2", strings.Join(args, " "), res)
@@ -191,5 +197,80 @@ func TestCollectErrors(t *testing.T) {
 	// A port that cannot be bound: an operational failure.
 	if res := run(t, "", "collect", "--listen", "192.0.2.1:2055"); res.code != 3 {
 		t.Errorf("collect on an address not ours: %s, want exit 3", res)
+	}
+}
+
+// TestCollectSampling has softflowd export NetFlow v5 to "sovmap collect":
+// sampling 1 packet in 4 and saying so in the header, then unsampled to a
+// collector told --sampling-rate 10. The windows must hold the counts
+// scaled by 4 (the capture's packets) and by 10, and the exporter's rate,
+// in JSON and in the text table.
+func TestCollectSampling(t *testing.T) {
+	bin := flowtest.LookPath(t, "softflowd")[0]
+	pkts := flowtest.Traffic(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+	pcap := flowtest.WritePcapFile(t, pkts)
+	v4 := flowtest.Sum(pkts, false)
+	tests := []struct {
+		name    string
+		args    []string // collect flags
+		sample  string   // softflowd -s
+		packets uint64   // all windows together
+		rate    uint32   // the exporter's rate, applied
+		anno    uint32   // and announced
+		cell    string   // the text table's SAMPLING cell
+	}{
+		{"announced", nil, "4", v4.Packets, 4, 4, "1:4"},
+		{"assumed", []string{"--sampling-rate", "10"}, "0", 10 * v4.Packets, 10, 0, "1:10 assumed"},
+		{"not scaled", []string{"--no-sampling-scale"}, "4", v4.Packets / 4, 1, 4, "1:4 not scaled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, asJSON := range []bool{true, false} {
+				ctx, cancel := context.WithCancel(context.Background())
+				var stdout, stderr syncBuffer
+				code := make(chan int, 1)
+				args := append([]string{"collect", "--listen", "127.0.0.1:0", "--interval", "100ms", "--by", "control"}, tt.args...)
+				if asJSON {
+					args = append(args, "--json")
+				}
+				go func() { code <- cli.Run(ctx, args, strings.NewReader(""), &stdout, &stderr) }()
+				addr := waitListening(t, &stderr)
+				sfArgs := []string{"-d", "-r", pcap, "-n", addr, "-v", "5", "-c", "none", "-p", filepath.Join(t.TempDir(), "softflowd.pid")}
+				if tt.sample != "0" {
+					sfArgs = append(sfArgs, "-s", tt.sample)
+				}
+				flowtest.Run(t, bin, sfArgs...)
+				time.Sleep(300 * time.Millisecond) // a window or two after the packet
+				cancel()
+				if c := <-code; c != 0 {
+					t.Fatalf("exit %d: %s", c, stderr.String())
+				}
+				out := stdout.String()
+				if !asJSON {
+					if !regexp.MustCompile(`(?m)^  127\.0\.0\.1:\d+\s+v5\s+1\s+\d+\s+` + regexp.QuoteMeta(tt.cell) + `\s`).MatchString(out) {
+						t.Errorf("no exporter row with sampling %q:\n%s", tt.cell, out)
+					}
+					continue
+				}
+				var packets uint64
+				seen := false
+				for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+					var w collectWindow
+					if err := json.Unmarshal([]byte(line), &w); err != nil {
+						t.Fatalf("window %q: %v", line, err)
+					}
+					packets += w.Remote.Packets + w.Intern.Packets + w.Transit.Packets
+					for _, e := range w.Collector.Exporters {
+						seen = true
+						if e.SamplingRate != tt.rate || e.AnnouncedRate != tt.anno {
+							t.Errorf("exporter %+v, want rate %d applied, %d announced", e, tt.rate, tt.anno)
+						}
+					}
+				}
+				if packets != tt.packets || !seen {
+					t.Errorf("packets %d (exporter seen: %v), want %d", packets, seen, tt.packets)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"math/bits"
 	"net/netip"
 	"os"
 	"slices"
@@ -64,6 +66,10 @@ Flags:
   --local NETS     our networks, comma-separated or repeated (replaces the
                    default private and special-use ranges)
   --format NAME    read every input as this format instead of detecting it
+  --sampling-rate N
+                   multiply the bytes and packets of every record by N,
+                   for logs of sampled traffic (1 in N packets) whose
+                   counters were not scaled (default 1)
   --json           the summary as one JSON object (the groups, the
                    unattributed share and the input accounting;
                    docs/flows.md)
@@ -87,6 +93,7 @@ Examples:
   zcat conn.*.log.gz | sovmap flows --by provider --top 20
   sovmap flows --by remote-ip --top 50 conn.log
   nfdump -r nfcapd.202606011200 -o csv | sovmap flows -
+  nfdump -r nfcapd.202606011200 -o csv | sovmap flows --sampling-rate 100 -
 `,
 		run: runFlows,
 	}
@@ -146,6 +153,7 @@ func runFlows(e *env, args []string) error {
 	var o flowOptions
 	o.register(fs)
 	format := fs.String("format", "", "")
+	rate := fs.Uint64("sampling-rate", 1, "")
 	var pf policyFlags
 	pf.register(fs)
 	pos, err := parseFlags(fs, args)
@@ -155,6 +163,9 @@ func runFlows(e *env, args []string) error {
 	opt, local, err := o.parse()
 	if err != nil {
 		return err
+	}
+	if *rate == 0 {
+		return usagef("--sampling-rate must be 1 (unsampled) or more")
 	}
 	if *format != "" && !slices.Contains(flowfile.Formats, *format) {
 		return usagef("--format %q: want one of %s", *format, strings.Join(flowfile.Formats, ", "))
@@ -187,9 +198,16 @@ func runFlows(e *env, args []string) error {
 	agg := flowagg.New(flowagg.NewLocal(local))
 	var tally flowlog.Tally
 	r := flowfile.Reader{Tally: &tally, Format: *format, Stdin: e.stdin, Progress: bar.Add, Fields: flowagg.Fields}
+	add := agg.Add
+	if *rate > 1 {
+		add = func(rec *flowlog.Record) {
+			scaleRecord(rec, *rate)
+			agg.Add(rec)
+		}
+	}
 	failed := 0
 	for _, p := range pos {
-		if err := r.Read(e.ctx, p, agg.Add); err != nil {
+		if err := r.Read(e.ctx, p, add); err != nil {
 			if e.ctx.Err() != nil {
 				bar.Finish()
 				return e.ctx.Err()
@@ -255,6 +273,18 @@ func runFlows(e *env, args []string) error {
 		return &exitError{exitInvalid}
 	}
 	return polErr
+}
+
+// scaleRecord multiplies the bytes and packets of rec by a sampling rate,
+// saturating.
+func scaleRecord(rec *flowlog.Record, rate uint64) {
+	for _, c := range [...]*uint64{&rec.SrcBytes, &rec.DstBytes, &rec.UnsplitBytes, &rec.SrcPackets, &rec.DstPackets, &rec.UnsplitPackets} {
+		hi, lo := bits.Mul64(*c, rate)
+		if hi != 0 {
+			lo = math.MaxUint64
+		}
+		*c = lo
+	}
 }
 
 func countOf(s []string, v string) int {

@@ -182,6 +182,30 @@ func TestFlowsFormats(t *testing.T) {
 	}
 }
 
+// TestFlowsSamplingRate multiplies the bytes and packets of every record,
+// not the flows, by --sampling-rate.
+func TestFlowsSamplingRate(t *testing.T) {
+	t.Parallel()
+	const csv = "ts,te,td,sa,da,sp,dp,pr,ipkt,ibyt,opkt,obyt\n2026-06-01 12:00:00,2026-06-01 12:00:01,1.0,10.0.0.5,47.88.1.1,40000,443,TCP,10,1000,12,5000\n"
+	for _, tt := range []struct {
+		args  []string
+		scale uint64
+	}{
+		{nil, 1},
+		{[]string{"--sampling-rate", "1"}, 1},
+		{[]string{"--sampling-rate", "100"}, 100},
+	} {
+		res := run(t, csv, append([]string{"flows", "--json", "--by", "control"}, tt.args...)...)
+		if res.code != 0 {
+			t.Fatalf("sovmap flows %v: %s", tt.args, res)
+		}
+		r := decodeSummary(t, res.stdout).Remote
+		if r.BytesOut != tt.scale*1000 || r.BytesIn != tt.scale*5000 || r.PacketsOut != tt.scale*10 || r.PacketsIn != tt.scale*12 || r.Flows != 1 {
+			t.Errorf("sovmap flows %v: remote %+v, want counters times %d and 1 flow", tt.args, r, tt.scale)
+		}
+	}
+}
+
 // TestFlowsBadInput gives bad lines and bad files among good ones: each is
 // reported with its file and line, the rest is counted, and the exit
 // status is 1.
@@ -294,6 +318,8 @@ func TestFlowsErrors(t *testing.T) {
 		{"flows", "--format", "pcap", path},
 		{"flows", "-", "-"},
 		{"flows", "--bogus", path},
+		{"flows", "--sampling-rate", "0", path},
+		{"flows", "--sampling-rate", "-4", path},
 	} {
 		if res := run(t, "", args...); res.code != 2 || !strings.Contains(res.stderr, "hint: run 'sovmap help flows'") {
 			t.Errorf("sovmap %s: %s, want a usage error", strings.Join(args, " "), res)

@@ -22,6 +22,9 @@ type Record struct {
 	// UnsplitBytes and UnsplitPackets count traffic whose direction the
 	// format does not give (an Argus total without its source share).
 	UnsplitBytes, UnsplitPackets uint64
+	// Flows is the number of flows the record stands for, for formats
+	// whose records may sum several (nfdump aggregated output); 0 means 1.
+	Flows uint64
 
 	Start, End time.Time // zero when unknown
 

@@ -31,8 +31,22 @@
 // uptime and are placed with the packet header's clock; IPFIX absolute
 // times (flowStartSeconds to flowEndNanoseconds) are used as they are, and
 // uptime-relative ones with systemInitTimeMilliseconds when the exporter
-// has sent it. Counters are reported as exported, not scaled by any
-// sampling rate.
+// has sent it.
+//
+// # Sampling
+//
+// An exporter that samples counts one packet in N and may say so: in the
+// NetFlow v5 header (sampling_interval), or in NetFlow v9 and IPFIX
+// options or data records (samplingInterval, samplerRandomInterval, or
+// samplingPacketInterval with samplingPacketSpace, the PSAMP count-based
+// selector, whose rate is (interval+space)/interval). Announced rates are
+// kept per exporter and observation domain, and per sampler when options
+// name one (samplerId, selectorId) and data records refer to it. The bytes
+// and packets of each flow are multiplied by the rate that applies to it:
+// the one its data record gives, else that of the sampler it names, else
+// the latest its domain announced, else [Collector.SamplingRate]. Flow
+// counts are not scaled: a sampled exporter does not see every flow.
+// [ExporterStats] reports the rate applied and the rate announced.
 package collector
 
 import (
@@ -81,6 +95,14 @@ type Collector struct {
 	// ReadBuffer is the socket receive buffer asked of the kernel; 0 means
 	// DefaultReadBuffer, negative leaves the system default.
 	ReadBuffer int
+	// SamplingRate is the sampling rate (one packet in SamplingRate) of
+	// exporters that announce none; 0 and 1 take them as unsampled. A rate
+	// an exporter announces is used instead.
+	SamplingRate uint32
+	// NoSamplingScale reports counters as exported: no sampling rate,
+	// announced or SamplingRate, multiplies them. Announced rates are
+	// still reported.
+	NoSamplingScale bool
 
 	received, dropped, rejected, readErrors atomic.Uint64
 
@@ -111,6 +133,12 @@ type ExporterStats struct {
 	TemplateMisses uint64         `json:"template_misses"`
 	DecodeErrors   uint64         `json:"decode_errors"`
 	LastError      string         `json:"last_error,omitempty"`
+	// SamplingRate is the rate its latest flows' bytes and packets were
+	// multiplied by; 1 when they were not scaled.
+	SamplingRate uint32 `json:"sampling_rate"`
+	// AnnouncedSamplingRate is the sampling rate it announced for its
+	// latest flows; 0 when it announced none.
+	AnnouncedSamplingRate uint32 `json:"announced_sampling_rate"`
 }
 
 // Sub returns the counts of s since prev, an earlier Stats of the same
@@ -136,6 +164,9 @@ func (s Stats) Sub(prev Stats) Stats {
 			Flows:          e.Flows - p.Flows,
 			TemplateMisses: e.TemplateMisses - p.TemplateMisses,
 			DecodeErrors:   e.DecodeErrors - p.DecodeErrors,
+
+			SamplingRate:          e.SamplingRate,
+			AnnouncedSamplingRate: e.AnnouncedSamplingRate,
 		}
 		if d.DecodeErrors > 0 {
 			d.LastError = e.LastError
@@ -182,6 +213,9 @@ func (c *Collector) Stats() Stats {
 			Flows:          e.flows.Load(),
 			TemplateMisses: e.misses.Load(),
 			DecodeErrors:   e.errors.Load(),
+
+			SamplingRate:          max(e.applied.Load(), 1),
+			AnnouncedSamplingRate: e.announced.Load(),
 		}
 		if p := e.lastErr.Load(); p != nil {
 			es.LastError = *p
@@ -252,7 +286,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := decoder{worker: i, sink: c.Sink}
+			d := decoder{worker: i, sink: c.Sink, rate: c.SamplingRate, noScale: c.NoSamplingScale}
 			for p := range queues[i] {
 				d.decode(p.exp, *p.buf)
 				putBuf(p.buf)

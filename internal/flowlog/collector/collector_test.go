@@ -222,3 +222,23 @@ func TestRandomPackets(t *testing.T) {
 		t.Errorf("decoder panicked: %s", *p)
 	}
 }
+
+// TestV9Count decodes a NetFlow v9 packet whose header counts its data
+// records only (as softflowd does), fewer than its sets: the data set
+// after the templates must not be dropped.
+func TestV9Count(t *testing.T) {
+	t.Parallel()
+	pkt := v9Packet(1,
+		flowSet(0, tmplRecord(256, []uint16{4}, flowFields...)),
+		flowSet(1, tmplRecord(257, []uint16{4, 4}, field{2, 4}, field{34, 4})),
+		flowSet(257, values([]field{{2, 4}, {34, 4}}, 1, 1)),
+		flowSet(256, values(flowFields, src4, dst4, 10, 1)))
+	binary.BigEndian.PutUint16(pkt[2:], 1) // one data record
+	e := newExporter(netipMustAddrPort("127.0.0.1:9"), 0)
+	var n int
+	d := decoder{sink: func(_ int, _ netipAddrPort, flows []flowlog.Record) { n += len(flows) }}
+	d.decode(e, pkt)
+	if p := e.lastErr.Load(); p != nil || n != 1 {
+		t.Errorf("decoded %d flows (error %v), want 1", n, p)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sync"
@@ -24,14 +26,22 @@ type exporter struct {
 	worker int
 
 	templates netflow.NetFlowTemplateSystem
-	initTime  map[uint32]uint64 // IPFIX systemInitTimeMilliseconds per observation domain
+	initTime  map[uint32]uint64     // IPFIX systemInitTimeMilliseconds per observation domain
+	rates     map[samplerKey]uint32 // announced sampling rates
 
 	version, packets, dropped, flows, misses, errors atomic.Uint64
 	lastErr                                          atomic.Pointer[string]
+	// The sampling rates applied to and announced for the latest flows.
+	applied, announced atomic.Uint32
 }
 
 func newExporter(addr netip.AddrPort, worker int) *exporter {
-	return &exporter{addr: addr, worker: worker, templates: &templateSystem{m: make(map[uint64]any)}, initTime: make(map[uint32]uint64)}
+	return &exporter{
+		addr: addr, worker: worker,
+		templates: &templateSystem{m: make(map[uint64]any)},
+		initTime:  make(map[uint32]uint64),
+		rates:     make(map[samplerKey]uint32),
+	}
 }
 
 func (e *exporter) fail(err error) {
@@ -111,14 +121,20 @@ func (ts *templateSystem) GetTemplates() netflow.FlowBaseTemplateSet {
 
 // decoder decodes the packets of the exporters assigned to one worker.
 type decoder struct {
-	worker int
-	sink   func(int, netip.AddrPort, []flowlog.Record)
-	flows  []flowlog.Record
+	worker  int
+	sink    func(int, netip.AddrPort, []flowlog.Record)
+	rate    uint32 // sampling rate of exporters that announce none
+	noScale bool   // report counters as exported
+
+	flows              []flowlog.Record
+	applied, announced uint32 // sampling rates of the latest flow
+	scratch            []byte // a packet to amend
 }
 
 // decode decodes one packet and hands its flows to the sink.
 func (d *decoder) decode(e *exporter, b []byte) {
 	d.flows = d.flows[:0]
+	d.applied, d.announced = 1, 0
 	defer func() {
 		// The decoders are third-party code fed by the network: a panic on
 		// a hostile packet must cost that packet, not the collector.
@@ -143,6 +159,8 @@ func (d *decoder) decode(e *exporter, b []byte) {
 	}
 	if len(d.flows) > 0 {
 		e.flows.Add(uint64(len(d.flows)))
+		e.applied.Store(d.applied)
+		e.announced.Store(d.announced)
 		d.sink(d.worker, e.addr, d.flows)
 	}
 }
@@ -168,6 +186,8 @@ func (d *decoder) v5(e *exporter, b []byte) {
 	// The clock of the exporter when it sent the packet, in ms since 1970,
 	// less its uptime: the base of the records' uptime-relative times.
 	boot := int64(p.UnixSecs)*1000 + int64(p.UnixNSecs)/1e6 - int64(p.SysUptime)
+	// The top two bits are the sampling mode, the other 14 the interval.
+	announced := uint32(p.SamplingInterval & 0x3fff)
 	for _, r := range p.Records[:count] {
 		var rec flowlog.Record
 		rec.Src = netip.AddrPortFrom(addr4(uint32(r.SrcAddr)), r.SrcPort)
@@ -177,6 +197,7 @@ func (d *decoder) v5(e *exporter, b []byte) {
 		rec.SrcPackets = uint64(r.DPkts)
 		rec.Start = time.UnixMilli(boot + int64(r.First)).UTC()
 		rec.End = time.UnixMilli(boot + int64(r.Last)).UTC()
+		d.scale(&rec, announced)
 		d.flows = append(d.flows, rec)
 	}
 }
@@ -186,28 +207,29 @@ func addr4(v uint32) netip.Addr {
 }
 
 // checkSets checks that the sets (flow sets) after a header of hlen bytes
-// fit the packet: the decoder library reads a cut set as a shorter one
-// rather than failing.
-func checkSets(b []byte, hlen int, version uint16) error {
+// fit the packet, and returns their number: the decoder library reads a
+// cut set as a shorter one rather than failing.
+func checkSets(b []byte, hlen int, version uint16) (int, error) {
 	if len(b) < hlen {
-		return fmt.Errorf("packet of %d bytes is shorter than its %d-byte header", len(b), hlen)
+		return 0, fmt.Errorf("packet of %d bytes is shorter than its %d-byte header", len(b), hlen)
 	}
 	if version == 10 {
 		if n := int(binary.BigEndian.Uint16(b[2:])); n != len(b) {
-			return fmt.Errorf("ipfix: message length %d, but the packet has %d bytes", n, len(b))
+			return 0, fmt.Errorf("ipfix: message length %d, but the packet has %d bytes", n, len(b))
 		}
 	}
-	for rest := b[hlen:]; len(rest) >= 4; {
+	sets := 0
+	for rest := b[hlen:]; len(rest) >= 4; sets++ {
 		n := int(binary.BigEndian.Uint16(rest[2:]))
 		if n == 0 && !slices.ContainsFunc(rest, func(c byte) bool { return c != 0 }) {
 			break // zero padding after the last set
 		}
 		if n < 4 || n > len(rest) {
-			return fmt.Errorf("set %d of %d bytes, but %d bytes remain", binary.BigEndian.Uint16(rest), n, len(rest))
+			return 0, fmt.Errorf("set %d of %d bytes, but %d bytes remain", binary.BigEndian.Uint16(rest), n, len(rest))
 		}
 		rest = rest[n:]
 	}
-	return nil
+	return sets, nil
 }
 
 func (d *decoder) v9(e *exporter, b []byte, version uint16) {
@@ -215,13 +237,24 @@ func (d *decoder) v9(e *exporter, b []byte, version uint16) {
 	if version == 10 {
 		hlen = 16
 	}
-	if err := checkSets(b, hlen, version); err != nil {
+	nsets, err := checkSets(b, hlen, version)
+	if err != nil {
 		e.fail(err)
 		return
 	}
+	if version == 9 && int(binary.BigEndian.Uint16(b[2:])) < nsets {
+		// The NetFlow v9 header counts records (RFC 3954), but the decoder
+		// library reads that many sets and silently drops the rest; some
+		// exporters (softflowd) count data records only, fewer than the
+		// sets of a packet that carries templates. Make it read them all,
+		// in a copy: b may be the caller's.
+		d.scratch = append(d.scratch[:0], b...)
+		b = d.scratch
+		binary.BigEndian.PutUint16(b[2:], uint16(nsets))
+	}
 	var p9 netflow.NFv9Packet
 	var pfix netflow.IPFIXPacket
-	err := netflow.DecodeMessageVersion(bytes.NewBuffer(b), e.templates, &p9, &pfix)
+	err = netflow.DecodeMessageVersion(bytes.NewBuffer(b), e.templates, &p9, &pfix)
 	var sets []any
 	var domain uint32
 	var base timeBase
@@ -232,19 +265,30 @@ func (d *decoder) v9(e *exporter, b []byte, version uint16) {
 	} else {
 		sets, domain = pfix.FlowSets, pfix.ObservationDomainId
 	}
-	// Options first: they may give the time base of the data records of
-	// the same packet.
+	// Options first: they may give the time base and the sampling rate of
+	// the data records of the same packet.
 	for _, s := range sets {
 		if s, ok := s.(netflow.OptionsDataFlowSet); ok {
 			for _, r := range s.Records {
+				var sm sampling
+				for _, f := range r.ScopesValues {
+					if v, ok := f.Value.([]byte); ok && !f.PenProvided {
+						sm.field(f.Type, v)
+					}
+				}
 				for _, f := range r.OptionsValues {
-					if !f.PenProvided && f.Type == netflow.IPFIX_FIELD_systemInitTimeMilliseconds {
-						_, known := e.initTime[domain]
-						if v, ok := f.Value.([]byte); ok && len(v) > 0 && (known || len(e.initTime) < maxDomains) {
+					v, ok := f.Value.([]byte)
+					if !ok || len(v) == 0 || f.PenProvided {
+						continue
+					}
+					if f.Type == netflow.IPFIX_FIELD_systemInitTimeMilliseconds {
+						if _, known := e.initTime[domain]; known || len(e.initTime) < maxDomains {
 							e.initTime[domain] = uintBE(v)
 						}
 					}
+					sm.field(f.Type, v)
 				}
+				e.announce(domain, &sm)
 			}
 		}
 	}
@@ -257,7 +301,9 @@ func (d *decoder) v9(e *exporter, b []byte, version uint16) {
 		switch s := s.(type) {
 		case netflow.DataFlowSet:
 			for _, r := range s.Records {
-				if rec, ok := fromFields(r.Values, &base); ok {
+				var sm sampling
+				if rec, ok := fromFields(r.Values, &base, &sm); ok {
+					d.scale(&rec, e.announcedRate(domain, &sm))
 					d.flows = append(d.flows, rec)
 				}
 			}
@@ -309,8 +355,9 @@ type timeBase struct {
 // this enterprise number.
 const reversePEN = 29305
 
-// fromFields builds a record from the fields of a data record.
-func fromFields(vals []netflow.DataField, base *timeBase) (flowlog.Record, bool) {
+// fromFields builds a record from the fields of a data record, and notes in
+// sm what they say of sampling.
+func fromFields(vals []netflow.DataField, base *timeBase, sm *sampling) (flowlog.Record, bool) {
 	var rec flowlog.Record
 	var src, dst netip.Addr
 	var sp, dp uint16
@@ -381,6 +428,10 @@ func fromFields(vals []netflow.DataField, base *timeBase) (flowlog.Record, bool)
 			start = ntpTime(v)
 		case netflow.IPFIX_FIELD_flowEndMicroseconds, netflow.IPFIX_FIELD_flowEndNanoseconds:
 			end = ntpTime(v)
+		case netflow.IPFIX_FIELD_samplingInterval, netflow.IPFIX_FIELD_samplerRandomInterval,
+			netflow.IPFIX_FIELD_samplingPacketInterval, netflow.IPFIX_FIELD_samplingPacketSpace,
+			netflow.IPFIX_FIELD_samplerId, netflow.IPFIX_FIELD_selectorId:
+			sm.field(f.Type, v)
 		}
 	}
 	if !src.IsValid() || !dst.IsValid() {
@@ -444,4 +495,128 @@ func ntpTime(b []byte) time.Time {
 	sec := int64(binary.BigEndian.Uint32(b))
 	frac := uint64(binary.BigEndian.Uint32(b[4:]))
 	return time.Unix(sec+ntpEpoch, int64(frac*1e9>>32))
+}
+
+// A samplerKey names the sampling rate of an observation domain (id unset)
+// or of one sampler in it.
+type samplerKey struct {
+	domain uint32
+	id     uint64
+	hasID  bool
+}
+
+// maxSamplers bounds the sampling rates an exporter keeps.
+const maxSamplers = 1024
+
+// sampling is what the fields of one record say of sampling.
+type sampling struct {
+	interval, random      uint64 // samplingInterval, samplerRandomInterval
+	pktInterval, pktSpace uint64 // PSAMP count-based selection
+	hasPktSpace           bool
+	id                    uint64 // samplerId or selectorId
+	hasID                 bool
+}
+
+// field notes one field, if it is about sampling. NetFlow v9 gives these
+// fields the numbers IPFIX gives them (34, 48, 50); the v9 scope types (1
+// to 5) are none of them.
+func (s *sampling) field(typ uint16, v []byte) {
+	if len(v) == 0 {
+		return
+	}
+	switch typ {
+	case netflow.IPFIX_FIELD_samplingInterval:
+		s.interval = uintBE(v)
+	case netflow.IPFIX_FIELD_samplerRandomInterval:
+		s.random = uintBE(v)
+	case netflow.IPFIX_FIELD_samplingPacketInterval:
+		s.pktInterval = uintBE(v)
+	case netflow.IPFIX_FIELD_samplingPacketSpace:
+		s.pktSpace, s.hasPktSpace = uintBE(v), true
+	case netflow.IPFIX_FIELD_samplerId, netflow.IPFIX_FIELD_selectorId:
+		s.id, s.hasID = uintBE(v), true
+	}
+}
+
+// rate returns the sampling rate the fields give, 0 if none. PSAMP
+// count-based selection takes interval packets and skips space: one packet
+// in (interval+space)/interval, rounded.
+func (s *sampling) rate() uint32 {
+	var r uint64
+	switch {
+	case s.pktInterval > 0 && s.hasPktSpace:
+		i, sp := min(s.pktInterval, math.MaxUint32), min(s.pktSpace, math.MaxUint32)
+		r = (i + sp + i/2) / i
+	case s.pktInterval > 0:
+		r = s.pktInterval // without a space, as goflow2 reads it
+	case s.random > 0:
+		r = s.random
+	default:
+		r = s.interval
+	}
+	return uint32(min(r, math.MaxUint32))
+}
+
+// announce keeps the sampling rate an options record gives, for its
+// domain and for the sampler it names.
+func (e *exporter) announce(domain uint32, sm *sampling) {
+	r := sm.rate()
+	if r == 0 {
+		return
+	}
+	set := func(k samplerKey) {
+		if _, known := e.rates[k]; known || len(e.rates) < maxSamplers {
+			e.rates[k] = r
+		}
+	}
+	set(samplerKey{domain: domain})
+	if sm.hasID {
+		set(samplerKey{domain: domain, id: sm.id, hasID: true})
+	}
+}
+
+// announcedRate returns the sampling rate announced for a data record of
+// domain whose fields say sm: the record's own, else that of the sampler
+// it names, else the latest of its domain; 0 if none.
+func (e *exporter) announcedRate(domain uint32, sm *sampling) uint32 {
+	if r := sm.rate(); r > 0 {
+		return r
+	}
+	if len(e.rates) == 0 {
+		return 0
+	}
+	if sm.hasID {
+		if r, ok := e.rates[samplerKey{domain: domain, id: sm.id, hasID: true}]; ok {
+			return r
+		}
+	}
+	return e.rates[samplerKey{domain: domain}]
+}
+
+// scale multiplies the counters of rec by the sampling rate that applies
+// to it: announced, else the decoder's default.
+func (d *decoder) scale(rec *flowlog.Record, announced uint32) {
+	rate := announced
+	if rate == 0 {
+		rate = d.rate
+	}
+	if d.noScale || rate <= 1 {
+		rate = 1
+	}
+	d.applied, d.announced = rate, announced
+	if rate == 1 {
+		return
+	}
+	for _, c := range [...]*uint64{&rec.SrcBytes, &rec.DstBytes, &rec.UnsplitBytes, &rec.SrcPackets, &rec.DstPackets, &rec.UnsplitPackets} {
+		*c = mulSat(*c, rate)
+	}
+}
+
+// mulSat returns v*r, or the largest uint64 if that overflows.
+func mulSat(v uint64, r uint32) uint64 {
+	hi, lo := bits.Mul64(v, uint64(r))
+	if hi != 0 {
+		return math.MaxUint64
+	}
+	return lo
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -46,11 +47,18 @@ func (r *received) get() (flowtest.Totals, int) {
 // startCollector runs a collector on a loopback port until the test ends.
 func startCollector(t *testing.T, r *received) (*Collector, string) {
 	t.Helper()
+	return startCollectorWith(t, r, func(*Collector) {})
+}
+
+// startCollectorWith is startCollector with a collector set up by setup.
+func startCollectorWith(t *testing.T, r *received, setup func(*Collector)) (*Collector, string) {
+	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &Collector{Conn: conn, Sink: r.sink, Workers: 2}
+	setup(c)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
@@ -164,6 +172,113 @@ func TestNfreplay(t *testing.T) {
 			}
 			if st := c.Stats(); st.Errors != 0 || st.Dropped != 0 {
 				t.Errorf("stats = %+v", st)
+			}
+		})
+	}
+}
+
+// sampledBySoftflowd returns the packets softflowd's "-s n" keeps of pkts:
+// it counts the packets it reads and takes those it reads when the count
+// is a multiple of n; a packet it then ignores (IPv6 without -6) does not
+// advance the count (softflowd 1.1.0, flow_cb).
+func sampledBySoftflowd(pkts []flowtest.Packet, n int, v6 bool) []flowtest.Packet {
+	var out []flowtest.Packet
+	count := 0
+	for _, p := range pkts {
+		if count%n != 0 {
+			count++
+			continue
+		}
+		if p.Src.Addr().Is6() && !v6 {
+			continue
+		}
+		out = append(out, p)
+		count++
+	}
+	return out
+}
+
+// softflowdSampled has softflowd export the capture at pcap to addr with
+// the export version, sampling one packet in rate ("-s").
+func softflowdSampled(t *testing.T, pcap, addr, version string, rate int) {
+	t.Helper()
+	bin := flowtest.LookPath(t, "softflowd")[0]
+	args := []string{"-d", "-r", pcap, "-n", addr, "-v", version, "-c", "none", "-s", fmt.Sprint(rate),
+		"-p", filepath.Join(t.TempDir(), "softflowd.pid")}
+	if version != "5" {
+		args = append(args, "-6")
+	}
+	flowtest.Run(t, bin, args...)
+}
+
+// TestSoftflowdSampling has softflowd sample one packet in 4 and export as
+// NetFlow v5 (rate in the header), v9 (an options record with
+// samplingInterval) and IPFIX (PSAMP samplingPacketInterval 1 and
+// samplingPacketSpace 3). The collector must report 4 times the bytes and
+// packets of the packets softflowd sampled, which for the packet count is
+// the capture's, and the rate it applied; with NoSamplingScale, the
+// sampled counts as they are.
+func TestSoftflowdSampling(t *testing.T) {
+	flowtest.LookPath(t, "softflowd")
+	const rate = 4
+	pkts := flowtest.Traffic(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+	pcap := flowtest.WritePcapFile(t, pkts)
+	for _, version := range []string{"5", "9", "10"} {
+		for _, noScale := range []bool{false, true} {
+			t.Run(fmt.Sprintf("v%s/noScale=%v", version, noScale), func(t *testing.T) {
+				var r received
+				c, addr := startCollectorWith(t, &r, func(c *Collector) { c.NoSamplingScale = noScale })
+				softflowdSampled(t, pcap, addr, version, rate)
+				sampled := flowtest.Sum(sampledBySoftflowd(pkts, rate, version != "5"), true)
+				want, applied := sampled, uint32(1)
+				if !noScale {
+					want, applied = flowtest.Totals{Bytes: rate * sampled.Bytes, Packets: rate * sampled.Packets}, rate
+					if capture := flowtest.Sum(pkts, version != "5"); want.Packets != capture.Packets {
+						t.Errorf("scaled packets %d, want the capture's %d", want.Packets, capture.Packets)
+					}
+				}
+				if got, _ := waitFor(t, &r, want); got != want {
+					t.Errorf("collector totals = %+v, want %+v (%d sampled packets of %d)", got, want, sampled.Packets, len(pkts))
+				}
+				st := c.Stats()
+				if len(st.Exporters) != 1 {
+					t.Fatalf("stats %+v, want one exporter", st)
+				}
+				if x := st.Exporters[0]; x.SamplingRate != applied || x.AnnouncedSamplingRate != rate {
+					t.Errorf("exporter rates applied %d, announced %d; want %d, %d", x.SamplingRate, x.AnnouncedSamplingRate, applied, rate)
+				}
+			})
+		}
+	}
+}
+
+// TestSoftflowdDefaultRate checks Collector.SamplingRate: it applies to
+// an exporter that announces no rate (softflowd's v5 without -s leaves the
+// header field zero), not to one that announces it does not sample
+// (softflowd's IPFIX says interval 1, space 0).
+func TestSoftflowdDefaultRate(t *testing.T) {
+	flowtest.LookPath(t, "softflowd")
+	pkts := flowtest.Traffic(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+	pcap := flowtest.WritePcapFile(t, pkts)
+	for _, tt := range []struct {
+		version       string
+		scale         uint64
+		applied, anno uint32
+	}{
+		{"5", 10, 10, 0},
+		{"10", 1, 1, 1},
+	} {
+		t.Run("v"+tt.version, func(t *testing.T) {
+			var r received
+			c, addr := startCollectorWith(t, &r, func(c *Collector) { c.SamplingRate = 10 })
+			flowtest.Softflowd(t, pcap, addr, tt.version)
+			sum := flowtest.Sum(pkts, tt.version != "5")
+			want := flowtest.Totals{Bytes: tt.scale * sum.Bytes, Packets: tt.scale * sum.Packets}
+			if got, _ := waitFor(t, &r, want); got != want {
+				t.Errorf("collector totals = %+v, want %+v", got, want)
+			}
+			if x := c.Stats().Exporters[0]; x.SamplingRate != tt.applied || x.AnnouncedSamplingRate != tt.anno {
+				t.Errorf("exporter rates applied %d, announced %d; want %d, %d", x.SamplingRate, x.AnnouncedSamplingRate, tt.applied, tt.anno)
 			}
 		})
 	}

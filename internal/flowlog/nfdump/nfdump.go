@@ -13,6 +13,16 @@
 // non-zero for bidirectional flows (NSEL, IPFIX biflows), are the
 // destination's. Times (ts, te) are written by nfdump in the local time of
 // the machine that ran it, without a zone; they are read as UTC.
+//
+// A line of aggregated output (nfdump -a, -A, -b) may sum several flows.
+// The "-o csv" of nfdump 1.6 to 1.7.4 does not say how many; a flows
+// column ("fl", or "flows" as nfdump 1.7.5 and later name it in "-o csv"
+// and "-o csv:FORMAT") does, and fills [flowlog.Record.Flows]. Without it
+// each line counts as one flow.
+//
+// nfdump's CSV has no sampling column: the counters are as nfcapd stored
+// them, multiplied by the sampling rate when nfcapd knew it (see "nfcapd
+// -s" and "nfdump -E").
 package nfdump
 
 import (
@@ -35,10 +45,11 @@ const (
 	fInBytes
 	fOutPkts
 	fOutBytes
+	fFlows
 	numSlots
 )
 
-var slotNames = [numSlots]string{"ts", "te", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt", "opkt", "obyt"}
+var slotNames = [numSlots]string{"ts", "te", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt", "opkt", "obyt", "fl"}
 
 func slotOf(name []byte) int {
 	switch string(bytes.TrimSpace(name)) {
@@ -64,6 +75,8 @@ func slotOf(name []byte) int {
 		return fOutPkts
 	case "obyt", "outBytes":
 		return fOutBytes
+	case "fl", "flows":
+		return fFlows
 	}
 	return -1
 }
@@ -174,6 +187,11 @@ func (p *Parser) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 			if *counters[s], ok = flowlog.ParseUint(b); !ok {
 				return false, flowlog.Bad(flowlog.ReasonNumber, slotNames[s], b)
 			}
+		}
+	}
+	if b := v[fFlows]; len(b) > 0 {
+		if rec.Flows, ok = flowlog.ParseUint(b); !ok {
+			return false, flowlog.Bad(flowlog.ReasonNumber, slotNames[fFlows], b)
 		}
 	}
 	for _, s := range [...]int{fStart, fEnd} {

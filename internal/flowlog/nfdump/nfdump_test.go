@@ -2,9 +2,16 @@ package nfdump
 
 import (
 	"errors"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/sovmap/sovmap/internal/flowlog"
 	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
@@ -34,6 +41,45 @@ func TestParser(t *testing.T) {
 	recs, errs = flowtest.ParseAll(t, NewParser(), line1)
 	if len(recs) != 1 || len(errs) != 0 {
 		t.Errorf("-q output: records %+v, errors %+v", recs, errs)
+	}
+}
+
+// TestFlowsColumn reads the flows column of aggregated output, as "nfdump
+// -o csv:...%fl" names it ("flows") and as a header written for "-o fmt:"
+// output names it ("fl").
+func TestFlowsColumn(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, text string
+		want       []uint64
+	}{
+		{"csv format", "firstSeen,lastSeen,srcAddr,dstAddr,srcPort,dstPort,proto,inPackets,inBytes,outPackets,outBytes,flows\n" +
+			"2026-06-01 12:00:00.578,2026-06-01 12:00:01.638,10.0.0.5,47.88.1.1,40000,443,TCP,60,10170,60,76170,2\n" +
+			"2026-06-01 12:00:00.578,2026-06-01 12:00:01.638,10.0.0.6,47.88.1.1,40000,443,TCP,1,40,0,0,1\n", []uint64{2, 1}},
+		{"fmt output", "ts,te,sa,da,sp,dp,pr,ipkt,ibyt,opkt,obyt,fl\n" +
+			"2026-06-01 12:00:00.578,2026-06-01 12:00:00.718,          10.0.0.5,  0.0.0.0,     0,     0,0    ,      80,   12360,       0,       0,    7\n", []uint64{7}},
+		{"1.7.5 default csv", "firstSeen,duration,proto,srcAddr,srcPort,dstAddr,dstPort,packets,bytes,flows\n" +
+			"2026-06-01 12:00:00.578,0.140,UDP,10.0.0.5,5353,13.32.0.1,53,80,12360,3\n", []uint64{3}},
+		{"no column", defaultHeader + "\n" + line1 + "\n", []uint64{0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, errs := flowtest.ParseAll(t, NewParser(), tt.text)
+			if len(errs) != 0 {
+				t.Fatalf("errors %+v", errs)
+			}
+			var got []uint64
+			for _, r := range recs {
+				got = append(got, r.Flows)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("flows mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	recs, errs := flowtest.ParseAll(t, NewParser(), "sa,da,fl\n10.0.0.1,10.0.0.2,many\n")
+	if len(recs) != 0 || len(errs) != 1 || errs[0].Reason != flowlog.ReasonNumber {
+		t.Errorf("bad flows column: records %+v, errors %+v; want one %q", recs, errs, flowlog.ReasonNumber)
 	}
 }
 
@@ -99,9 +145,153 @@ func TestRealNfdump(t *testing.T) {
 	}
 }
 
+// aggregatedCSV prints an nfcapd file with nfdump, aggregated by the given
+// flags, as CSV with a flows column: with "-o csv:FORMAT" where nfdump has
+// it (1.7.5 and later), else with "-o fmt:FORMAT" under a header line of
+// ours, as docs/flows.md shows.
+func aggregatedCSV(t *testing.T, bin, file string, agg ...string) string {
+	t.Helper()
+	const format = "%ts,%te,%sa,%da,%sp,%dp,%pr,%ipkt,%ibyt,%opkt,%obyt,%fl"
+	args := append([]string{"-r", file, "-o", "csv:" + format}, agg...)
+	if out, err := exec.Command(bin, args...).Output(); err == nil {
+		return string(out)
+	}
+	args = append([]string{"-r", file, "-q", "-N", "-6", "-o", "fmt:" + format}, agg...)
+	return "ts,te,sa,da,sp,dp,pr,ipkt,ibyt,opkt,obyt,fl\n" + string(flowtest.Run(t, bin, args...))
+}
+
+// TestRealNfdumpAggregated aggregates a real nfcapd file with nfdump (-a,
+// -b, -A srcip, -A proto): the flows column of the rows must add up to the
+// flows of the file, and the counters to its totals.
+func TestRealNfdumpAggregated(t *testing.T) {
+	bin := flowtest.LookPath(t, "nfdump")[0]
+	pkts := flowtest.Traffic(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+	file := flowtest.NfcapdFile(t, flowtest.WritePcapFile(t, pkts))
+	raw, errs := flowtest.ParseAll(t, NewParser(), string(flowtest.Run(t, bin, "-r", file, "-o", "csv")))
+	if len(errs) != 0 || len(raw) == 0 {
+		t.Fatalf("nfdump -o csv: %d records, errors %+v", len(raw), errs)
+	}
+	want := flowtest.Sum(pkts, true)
+	for _, agg := range [][]string{{"-a"}, {"-b"}, {"-A", "srcip"}, {"-A", "proto"}} {
+		t.Run(strings.Join(agg, " "), func(t *testing.T) {
+			out := aggregatedCSV(t, bin, file, agg...)
+			recs, errs := flowtest.ParseAll(t, NewParser(), out)
+			if len(errs) != 0 {
+				t.Fatalf("errors %+v\n%s", errs, out)
+			}
+			var flows uint64
+			var got flowtest.Totals
+			for _, r := range recs {
+				flows += max(r.Flows, 1)
+				got.Bytes += r.Bytes()
+				got.Packets += r.Packets()
+			}
+			if flows != uint64(len(raw)) || got != want {
+				t.Errorf("%d rows standing for %d flows, totals %+v; want %d flows, %+v\n%s", len(recs), flows, got, len(raw), want, out)
+			}
+			if len(agg) == 2 && agg[1] == "proto" && len(recs) != 2 {
+				t.Errorf("%d rows, want one for TCP and one for UDP", len(recs))
+			}
+		})
+	}
+}
+
+// sampledBySoftflowd returns the packets softflowd 1.1.0's "-s n" keeps of
+// pkts (IPv4 only, for NetFlow v5): those it reads when its count is a
+// multiple of n; an IPv6 packet it then ignores does not advance the count.
+func sampledBySoftflowd(pkts []flowtest.Packet, n int) []flowtest.Packet {
+	var out []flowtest.Packet
+	count := 0
+	for _, p := range pkts {
+		if count%n != 0 {
+			count++
+			continue
+		}
+		if p.Src.Addr().Is4() {
+			out = append(out, p)
+			count++
+		}
+	}
+	return out
+}
+
+// startNfcapd runs nfcapd on a free loopback port, writing to dir, and
+// returns the port and a function that stops nfcapd (so that it writes its
+// file) and returns the file.
+func startNfcapd(t *testing.T, bin, dir string) (int, func() string) {
+	t.Helper()
+	for range 5 {
+		// The port can be taken between FreeUDPPort and nfcapd's bind:
+		// start again on another one when nfcapd does not hold it.
+		port := flowtest.FreeUDPPort(t)
+		c := exec.Command(bin, "-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", dir, "-t", "3600")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { c.Wait(); close(exited) }()
+		t.Cleanup(func() { c.Process.Kill(); <-exited })
+		for range 150 {
+			time.Sleep(20 * time.Millisecond)
+			l, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+			if err != nil { // nfcapd holds the port
+				return port, func() string {
+					c.Process.Signal(syscall.SIGTERM)
+					select {
+					case <-exited:
+					case <-time.After(5 * time.Second):
+						t.Fatal("nfcapd did not stop")
+					}
+					files, _ := filepath.Glob(filepath.Join(dir, "nfcapd.*"))
+					if len(files) != 1 {
+						t.Fatalf("nfcapd wrote %q, want one file", files)
+					}
+					return files[0]
+				}
+			}
+			l.Close()
+		}
+		c.Process.Kill()
+		<-exited
+	}
+	t.Fatal("nfcapd did not bind a port in 5 attempts")
+	return 0, nil
+}
+
+// TestRealNfcapdSampling has softflowd sample one packet in 4 and export it
+// as NetFlow v5, whose header says so, to a real nfcapd: nfdump's CSV then
+// holds counters nfcapd already multiplied by 4, which "sovmap flows" must
+// not scale again (docs/flows.md).
+func TestRealNfcapdSampling(t *testing.T) {
+	bins := flowtest.LookPath(t, "nfcapd", "softflowd", "nfdump")
+	const rate = 4
+	pkts := flowtest.Traffic(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+	pcap := flowtest.WritePcapFile(t, pkts)
+	port, stop := startNfcapd(t, bins[0], t.TempDir())
+	flowtest.Run(t, bins[1], "-d", "-r", pcap, "-n", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "-v", "5",
+		"-c", "none", "-s", strconv.Itoa(rate), "-p", filepath.Join(t.TempDir(), "softflowd.pid"))
+	time.Sleep(200 * time.Millisecond) // let nfcapd read the datagram
+	out := string(flowtest.Run(t, bins[2], "-r", stop(), "-o", "csv"))
+	recs, errs := flowtest.ParseAll(t, NewParser(), out)
+	if len(errs) != 0 {
+		t.Fatalf("errors %+v", errs)
+	}
+	var got flowtest.Totals
+	for _, r := range recs {
+		got.Bytes += r.Bytes()
+		got.Packets += r.Packets()
+	}
+	sampled := flowtest.Sum(sampledBySoftflowd(pkts, rate), false)
+	want := flowtest.Totals{Bytes: rate * sampled.Bytes, Packets: rate * sampled.Packets}
+	if got != want {
+		t.Errorf("nfdump CSV totals %+v, want %+v (%d times the %d sampled packets)\n%s", got, want, rate, sampled.Packets, out)
+	}
+}
+
 func FuzzParser(f *testing.F) {
 	f.Add(defaultHeader + "\n" + line1 + "\nSummary\n1,2,3")
 	f.Add("sa,da,ibyt\n1.2.3.4,::1,5\nsa,da\n")
+	f.Add("sa,da,fl\n1.2.3.4,5.6.7.8,3\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		p := NewParser()
 		for line := range strings.SplitSeq(text, "\n") {
