@@ -113,6 +113,9 @@ func NewEngine(routes RouteTable, catalog *Catalog, labels SourceLabels) *Engine
 // Catalog returns the engine's catalog.
 func (e *Engine) Catalog() *Catalog { return e.catalog }
 
+// Routes returns the engine's route table.
+func (e *Engine) Routes() RouteTable { return e.routes }
+
 // Attribute returns the record of an address. IPv4-mapped IPv6 addresses are
 // unmapped first.
 func (e *Engine) Attribute(addr netip.Addr) Record {

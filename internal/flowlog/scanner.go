@@ -110,7 +110,7 @@ func (s *Scanner) Scan(rec *Record) bool {
 	}
 	for {
 		line, err := s.r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
+		if err != nil && errors.Is(err, bufio.ErrBufferFull) {
 			s.line++
 			s.f.Lines++
 			n := int64(len(line))
