@@ -2,6 +2,11 @@ package zeek
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"net/netip"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -37,6 +42,15 @@ func syntax(line []byte, i int) *flowlog.LineError {
 
 // Parse implements [flowlog.Parser].
 func (p *JSON) Parse(line []byte, rec *flowlog.Record) (bool, error) {
+	if p.fast(line, rec) {
+		return true, nil
+	}
+	return p.general(line, rec)
+}
+
+// general parses any line: it collects the raw values of the keys fill
+// reads, then fill parses them.
+func (p *JSON) general(line []byte, rec *flowlog.Record) (bool, error) {
 	i := skipWS(line, 0)
 	if i == len(line) {
 		return false, nil
@@ -265,4 +279,430 @@ func hex4(b []byte) (rune, int) {
 		r = r<<4 | rune(h)
 	}
 	return r, 4
+}
+
+// The keys of conn.log as [JSON.fast] expects them, in Zeek's order, each
+// with the separator before it and, for a string value, the quote after
+// it. The two that would be 17 bytes long leave out the colon: the
+// compiler compares at most 16 bytes inline.
+const (
+	keyFirstTS     = `{"ts":`
+	keyTS          = `,"ts":`
+	keyUID         = `,"uid":"`
+	keyOrigH       = `,"id.orig_h":"`
+	keyOrigP       = `,"id.orig_p":`
+	keyRespH       = `,"id.resp_h":"`
+	keyRespP       = `,"id.resp_p":`
+	keyProto       = `,"proto":"`
+	keyService     = `,"service":"`
+	keyDuration    = `,"duration":`
+	keyOrigBytes   = `,"orig_bytes":`
+	keyRespBytes   = `,"resp_bytes":`
+	keyState       = `,"conn_state":"`
+	keyLocalOrig   = `,"local_orig":`
+	keyLocalResp   = `,"local_resp":`
+	keyMissedBytes = `,"missed_bytes":`
+	keyHistory     = `,"history":"`
+	keyOrigPkts    = `,"orig_pkts":`
+	keyOrigIPBytes = `,"orig_ip_bytes"`
+	keyRespPkts    = `,"resp_pkts":`
+	keyRespIPBytes = `,"resp_ip_bytes"`
+)
+
+// fast parses a line in one pass, each value read as its key is found, for
+// the shape Zeek writes conn.log in: one object without whitespace, its
+// keys in Zeek's order, each compared as a constant with the one expected
+// there. Keys fill does not read may come before ts and after
+// resp_ip_bytes; of the others, ts and the addresses must be there, and
+// the values must be strings without escapes (addresses, proto, service,
+// conn_state) or plain decimals (ts, duration, ports, counters). For
+// anything else it returns false and leaves rec alone, and the general
+// path decides, with its own error. When it returns true, rec is what the
+// general path would have made of the line.
+//
+// Each key is compared as string(line[i:i+len(key)]) == key, written out
+// each time: the compiler turns that into a few word compares only when
+// it sees the constant.
+func (p *JSON) fast(line []byte, rec *flowlog.Record) bool {
+	n := len(line)
+	// i is at the separator before the next key ('{' or ','), or past the
+	// last value.
+	i := 0
+	if n == 0 || line[0] != '{' {
+		return false
+	}
+	if n < len(keyFirstTS) || string(line[:len(keyFirstTS)]) != keyFirstTS {
+		// Keys fill does not read may come first (_path, _write_ts).
+		var ok bool
+		if i, ok = others(line, 0); !ok || i+len(keyTS) > n || string(line[i:i+len(keyTS)]) != keyTS {
+			return false
+		}
+	}
+	ts, ns, i, ok := jsonDecimal(line, i+len(keyTS))
+	if !ok || ts > 1<<40 {
+		return false
+	}
+	if i+len(keyUID) <= n && string(line[i:i+len(keyUID)]) == keyUID {
+		if i, ok = skipString(line, i+len(keyUID)); !ok {
+			return false
+		}
+	}
+	if i+len(keyOrigH) > n || string(line[i:i+len(keyOrigH)]) != keyOrigH {
+		return false
+	}
+	src, i, ok := jsonAddr(line, i+len(keyOrigH))
+	if !ok {
+		return false
+	}
+	var sp, dp uint64
+	if i+len(keyOrigP) <= n && string(line[i:i+len(keyOrigP)]) == keyOrigP {
+		if sp, i, ok = jsonUint(line, i+len(keyOrigP)); !ok || sp > 0xffff {
+			return false
+		}
+	}
+	if i+len(keyRespH) > n || string(line[i:i+len(keyRespH)]) != keyRespH {
+		return false
+	}
+	dst, i, ok := jsonAddr(line, i+len(keyRespH))
+	if !ok {
+		return false
+	}
+	if i+len(keyRespP) <= n && string(line[i:i+len(keyRespP)]) == keyRespP {
+		if dp, i, ok = jsonUint(line, i+len(keyRespP)); !ok || dp > 0xffff {
+			return false
+		}
+	}
+	var proto uint8
+	if i+len(keyProto) <= n && string(line[i:i+len(keyProto)]) == keyProto {
+		var b []byte
+		if b, i, ok = plainString(line, i+len(keyProto)); !ok {
+			return false
+		}
+		if proto, ok = flowlog.ParseProto(b); !ok {
+			return false
+		}
+	}
+	var service, state []byte
+	if i+len(keyService) <= n && string(line[i:i+len(keyService)]) == keyService {
+		if service, i, ok = plainString(line, i+len(keyService)); !ok {
+			return false
+		}
+	}
+	var dur time.Duration
+	if i+len(keyDuration) <= n && string(line[i:i+len(keyDuration)]) == keyDuration {
+		var s, ns int64
+		if s, ns, i, ok = jsonDecimal(line, i+len(keyDuration)); !ok || s > math.MaxInt64/int64(time.Second)-1 {
+			return false
+		}
+		dur = time.Duration(s)*time.Second + time.Duration(ns)
+	}
+	var ob, rb, op, rp uint64
+	if i+len(keyOrigBytes) <= n && string(line[i:i+len(keyOrigBytes)]) == keyOrigBytes {
+		if ob, i, ok = jsonUint(line, i+len(keyOrigBytes)); !ok {
+			return false
+		}
+	}
+	if i+len(keyRespBytes) <= n && string(line[i:i+len(keyRespBytes)]) == keyRespBytes {
+		if rb, i, ok = jsonUint(line, i+len(keyRespBytes)); !ok {
+			return false
+		}
+	}
+	if i+len(keyState) <= n && string(line[i:i+len(keyState)]) == keyState {
+		if state, i, ok = plainString(line, i+len(keyState)); !ok {
+			return false
+		}
+	}
+	if i+len(keyLocalOrig) <= n && string(line[i:i+len(keyLocalOrig)]) == keyLocalOrig {
+		if i, ok = skipValue(line, i+len(keyLocalOrig)); !ok {
+			return false
+		}
+	}
+	if i+len(keyLocalResp) <= n && string(line[i:i+len(keyLocalResp)]) == keyLocalResp {
+		if i, ok = skipValue(line, i+len(keyLocalResp)); !ok {
+			return false
+		}
+	}
+	if i+len(keyMissedBytes) <= n && string(line[i:i+len(keyMissedBytes)]) == keyMissedBytes {
+		// Mostly 0; whatever follows a 0 but a separator makes the line
+		// fail below.
+		if j := i + len(keyMissedBytes); j < n && line[j] == '0' {
+			i = j + 1
+		} else if i, ok = skipValue(line, j); !ok {
+			return false
+		}
+	}
+	if i+len(keyHistory) <= n && string(line[i:i+len(keyHistory)]) == keyHistory {
+		if i, ok = skipString(line, i+len(keyHistory)); !ok {
+			return false
+		}
+	}
+	if i+len(keyOrigPkts) <= n && string(line[i:i+len(keyOrigPkts)]) == keyOrigPkts {
+		if op, i, ok = jsonUint(line, i+len(keyOrigPkts)); !ok {
+			return false
+		}
+	}
+	// IP-level bytes when the line has either, as fill takes them.
+	ipBytes := false
+	if i+len(keyOrigIPBytes) < n && string(line[i:i+len(keyOrigIPBytes)]) == keyOrigIPBytes && line[i+len(keyOrigIPBytes)] == ':' {
+		if ob, i, ok = jsonUint(line, i+len(keyOrigIPBytes)+1); !ok {
+			return false
+		}
+		rb, ipBytes = 0, true
+	}
+	if i+len(keyRespPkts) <= n && string(line[i:i+len(keyRespPkts)]) == keyRespPkts {
+		if rp, i, ok = jsonUint(line, i+len(keyRespPkts)); !ok {
+			return false
+		}
+	}
+	if i+len(keyRespIPBytes) < n && string(line[i:i+len(keyRespIPBytes)]) == keyRespIPBytes && line[i+len(keyRespIPBytes)] == ':' {
+		if !ipBytes {
+			ob = 0
+		}
+		if rb, i, ok = jsonUint(line, i+len(keyRespIPBytes)+1); !ok {
+			return false
+		}
+	}
+	// Keys fill does not read may come last (tunnel_parents, ip_proto,
+	// community_id).
+	if i < n && line[i] == ',' {
+		if i, ok = others(line, i); !ok {
+			return false
+		}
+	}
+	if i+1 != n || line[i] != '}' {
+		return false
+	}
+	start := time.Unix(ts, ns).UTC()
+	*rec = flowlog.Record{
+		Src:        netip.AddrPortFrom(src, uint16(sp)),
+		Dst:        netip.AddrPortFrom(dst, uint16(dp)),
+		Proto:      proto,
+		SrcBytes:   ob,
+		DstBytes:   rb,
+		SrcPackets: op,
+		DstPackets: rp,
+		Start:      start,
+		End:        start.Add(dur),
+	}
+	if p.want.Has(flowlog.FieldExtra) {
+		rec.Extra.Service = p.in.String(service)
+		rec.Extra.State = p.in.String(state)
+	}
+	return true
+}
+
+// jsonUint reads the decimal digits at i, as scanUint does, eight at a
+// time, also near the end of the line.
+func jsonUint(line []byte, i int) (uint64, int, bool) {
+	c, d := digits(word(line, i))
+	switch {
+	case c == 0:
+		return 0, i, false
+	case c < 8:
+		return value8(d, c), i + c, true
+	}
+	v := value8(d, 8)
+	c, d = digits(word(line, i+8))
+	switch {
+	case c == 0:
+		return v, i + 8, true
+	case c < 8:
+		return v*uint64(pow10[c]) + value8(d, c), i + 8 + c, true
+	}
+	return scanUint(line, i)
+}
+
+// jsonDecimal reads a decimal with an optional fraction at i, as
+// [flowlog.ParseDecimal] takes it: whole units, nanoseconds, and the index
+// after it. It reads eight digits at a time, also the long fractions Zeek
+// writes durations with ("0.06685185432434082").
+func jsonDecimal(line []byte, i int) (whole, nanos int64, end int, ok bool) {
+	w, j, ok := jsonUint(line, i)
+	if !ok || j-i > 18 {
+		return 0, 0, j, false
+	}
+	if j == len(line) || line[j] != '.' {
+		return int64(w), 0, j, true
+	}
+	j++
+	c, d := digits(word(line, j))
+	switch {
+	case c == 0:
+		return 0, 0, j, false
+	case c < 8:
+		return int64(w), int64(value8(d, c)) * pow10[9-c], j + c, true
+	}
+	// The ninth digit counts too; the digits after it are skipped.
+	nanos = int64(value8(d, 8)) * 10
+	j += 8
+	if j < len(line) && line[j]-'0' <= 9 {
+		nanos += int64(line[j] - '0')
+		j++
+	}
+	for c == 8 {
+		c, _ = digits(word(line, j))
+		j += c
+	}
+	return int64(w), nanos, j, true
+}
+
+// word returns the eight bytes of line from i as a little-endian word,
+// with zeros past the end of the line.
+func word(line []byte, i int) uint64 {
+	if i+8 <= len(line) {
+		return binary.LittleEndian.Uint64(line[i:])
+	}
+	var b [8]byte
+	copy(b[:], line[i:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// plainString returns the contents of the string that starts at i, and the
+// index after it; a string with escapes fails.
+func plainString(line []byte, i int) ([]byte, int, bool) {
+	j := quoteEnd(line, i)
+	if j == len(line) || line[j] != '"' {
+		return nil, i, false
+	}
+	return line[i:j], j + 1, true
+}
+
+// others skips members whose keys fill does not read, from the separator
+// at i ('{' or ','), and returns the index of the separator before the
+// next key fill reads or of the closing brace; it fails where the general
+// path could read the line differently.
+func others(line []byte, i int) (int, bool) {
+	for {
+		j := i + 1
+		if j >= len(line) || line[j] != '"' {
+			return i, false
+		}
+		k := j + 1
+		for k < len(line) && line[k] != '"' && line[k] != '\\' {
+			k++
+		}
+		if k+1 >= len(line) || line[k] != '"' || line[k+1] != ':' {
+			return i, false
+		}
+		if slotOf(line[j+1:k]) >= 0 {
+			return i, true
+		}
+		var ok bool
+		if i, ok = skipValue(line, k+2); !ok || i == len(line) {
+			return i, false
+		}
+		if line[i] != ',' {
+			return i, line[i] == '}'
+		}
+	}
+}
+
+// skipString returns the index after the string whose contents start at
+// i.
+func skipString(line []byte, i int) (int, bool) {
+	j := quoteEnd(line, i)
+	if j < len(line) && line[j] == '\\' {
+		j, _ = stringEnd(line, j)
+	}
+	if j < 0 || j == len(line) {
+		return i, false
+	}
+	return j + 1, true
+}
+
+// skipValue returns the index after the value at i, as the general path
+// reads it, and false where the general path would fail or read past it
+// differently.
+func skipValue(line []byte, i int) (int, bool) {
+	if i >= len(line) {
+		return i, false
+	}
+	c := line[i]
+	switch c {
+	case '"':
+		return skipString(line, i+1)
+	case '{', '[':
+		j := skipNested(line, i)
+		return j, j >= 0
+	case 't':
+		return i + 4, bytes.HasPrefix(line[i:], []byte("true"))
+	case 'f':
+		return i + 5, bytes.HasPrefix(line[i:], []byte("false"))
+	case 'n':
+		return i + 4, bytes.HasPrefix(line[i:], []byte("null"))
+	}
+	if !isNumByte(c) {
+		return i, false
+	}
+	for i++; i < len(line) && isNumByte(line[i]); i++ {
+	}
+	return i, true
+}
+
+const (
+	quotes      = 0x2222222222222222
+	backslashes = 0x5c5c5c5c5c5c5c5c
+)
+
+// quoteEnd returns the index of the first quote or backslash at or after
+// i, or len(line).
+func quoteEnd(line []byte, i int) int {
+	for ; i+8 <= len(line); i += 8 {
+		x := binary.LittleEndian.Uint64(line[i:])
+		q, b := x^quotes, x^backslashes
+		// The lowest set high bit marks the first zero byte of q or b;
+		// bits above it may be false.
+		if t := ((q-ones)&^q | (b-ones)&^b) & highs; t != 0 {
+			return i + bits.TrailingZeros64(t)>>3
+		}
+	}
+	for ; i < len(line) && line[i] != '"' && line[i] != '\\'; i++ {
+	}
+	return i
+}
+
+// jsonAddr reads the address in the string whose contents start at i: a
+// dotted quad inline, anything else through [flowlog.ParseAddr]. It returns
+// the index after the closing quote; a string with escapes fails.
+func jsonAddr(line []byte, i int) (netip.Addr, int, bool) {
+	if i+16 <= len(line) {
+		lo := binary.LittleEndian.Uint64(line[i:])
+		hi := binary.LittleEndian.Uint64(line[i+8:])
+		if ip, n, ok := quad(lo, hi); ok {
+			return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), i + n, true
+		}
+	}
+	j := quoteEnd(line, i)
+	if j == len(line) || line[j] != '"' {
+		return netip.Addr{}, j, false
+	}
+	a, ok := flowlog.ParseAddr(line[i:j])
+	return a, j + 1, ok
+}
+
+// quad reads a dotted quad followed by a quote from the 16 bytes lo, hi
+// (in memory order, the first in the low byte of lo), as
+// [flowlog.ParseIPv4] takes it: the address, and its length with the
+// quote. The bytes stay in registers: each octet is read from the low end
+// of lo, then the two words are shifted past it.
+func quad(lo, hi uint64) (ip uint32, n int, ok bool) {
+	for k := range 4 {
+		// One to three digits, no leading zero, then a dot (or, after the
+		// last, the quote).
+		c, d := digits(lo)
+		if c == 0 || c > 3 {
+			return 0, 0, false
+		}
+		v := value8(d, c)
+		sep := byte(lo >> (8 * uint(c)))
+		if v > 255 || c > 1 && byte(lo) == '0' || k < 3 && sep != '.' || k == 3 && sep != '"' {
+			return 0, 0, false
+		}
+		ip = ip<<8 | uint32(v)
+		s := 8 * uint(c+1) // at most 32
+		lo = lo>>s | hi<<(64-s)
+		hi >>= s
+		n += c + 1
+	}
+	return ip, n, true
 }
