@@ -68,10 +68,21 @@ func ParseLocal(s string) ([]netip.Prefix, error) {
 // A Local is a set of local networks, fast to test.
 type Local struct {
 	prefixes []netip.Prefix
-	v4       []net4     // for short lists
-	v6       []net6     // for short lists
-	lite     *bart.Lite // for long lists
+	// top4 tells, by its /16 (its top 16 bits), whether an IPv4 address
+	// is local, in one load, for all but the few /16s that hold part of a
+	// network: a span value per /16.
+	top4 [1 << 16]uint8
+	v4   []net4     // the IPv4 networks longer than /16, for short lists
+	v6   []net6     // for short lists
+	lite *bart.Lite // for long lists
 }
+
+// What the networks hold of a /16 of IPv4 (top4).
+const (
+	spanNone = iota // none of it
+	spanAll         // all of it
+	spanSome        // part of it: ask the list or the table
+)
 
 type net4 struct{ addr, mask uint32 }
 
@@ -83,6 +94,25 @@ const shortList = 24
 // NewLocal returns the set of the prefixes.
 func NewLocal(prefixes []netip.Prefix) *Local {
 	l := &Local{prefixes: prefixes}
+	// The networks of /16 or shorter first, so that a longer one inside
+	// them leaves their /16 whole.
+	for _, p := range prefixes {
+		if p = p.Masked(); p.Addr().Is4() && p.Bits() <= 16 {
+			a4 := p.Addr().As4()
+			top := be32(a4[:]) >> 16
+			for i := range uint32(1) << (16 - p.Bits()) {
+				l.top4[top+i] = spanAll
+			}
+		}
+	}
+	for _, p := range prefixes {
+		if p = p.Masked(); p.Addr().Is4() && p.Bits() > 16 {
+			a4 := p.Addr().As4()
+			if top := be32(a4[:]) >> 16; l.top4[top] == spanNone {
+				l.top4[top] = spanSome
+			}
+		}
+	}
 	if len(prefixes) > shortList {
 		l.lite = new(bart.Lite)
 		for _, p := range prefixes {
@@ -94,9 +124,11 @@ func NewLocal(prefixes []netip.Prefix) *Local {
 		p = p.Masked()
 		b := p.Addr().As16()
 		if p.Addr().Is4() {
-			a4 := p.Addr().As4()
-			mask := ^(^uint32(0) >> p.Bits())
-			l.v4 = append(l.v4, net4{addr: be32(a4[:]), mask: mask})
+			if p.Bits() > 16 {
+				a4 := p.Addr().As4()
+				mask := ^(^uint32(0) >> p.Bits())
+				l.v4 = append(l.v4, net4{addr: be32(a4[:]), mask: mask})
+			}
 			continue
 		}
 		hi, lo := be64(b[:8]), be64(b[8:])
@@ -105,6 +137,9 @@ func NewLocal(prefixes []netip.Prefix) *Local {
 	}
 	return l
 }
+
+// span returns what the networks hold of the /16 of the IPv4 address a.
+func (l *Local) span(a uint32) uint8 { return l.top4[a>>16] }
 
 func mask64(bits int) uint64 {
 	switch {
@@ -127,6 +162,17 @@ func (l *Local) Prefixes() []netip.Prefix { return l.prefixes }
 
 // Contains reports whether addr is in a local network.
 func (l *Local) Contains(addr netip.Addr) bool {
+	if addr.Is4() {
+		b := addr.As16()
+		if s := l.span(be32(b[12:])); s != spanSome {
+			return s == spanAll
+		}
+	}
+	return l.contains(addr)
+}
+
+// contains is Contains for the addresses top4 does not decide.
+func (l *Local) contains(addr netip.Addr) bool {
 	if l.lite != nil {
 		return l.lite.Contains(addr)
 	}

@@ -310,7 +310,9 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		var g Group
 		switch dim {
 		case ByRemoteIP:
-			g = Group{By: dim, Count: len(a.tallies), Rows: top.sorted(func(i int32) (Counters, *attribution.Record) { return a.tallies[i].counters(), &classes[classOf[i]].rec })}
+			g = Group{By: dim, Count: len(a.tallies), Rows: top.sorted(func(i int32) (Counters, *attribution.Record) {
+				return a.tallies[i].counters(), &classes[classOf[i]].rec
+			})}
 			if ipOther.Remotes > 0 {
 				o := ipOther
 				g.Other = &o
