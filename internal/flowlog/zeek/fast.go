@@ -459,45 +459,102 @@ func scanDecimal(line []byte, i int) (whole, nanos int64, end int, ok bool) {
 
 var pow10 = [...]int64{1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
-// scanAddr reads an address at i: a dotted quad inline, anything else
-// (IPv6) through [flowlog.ParseAddr] on the whole column.
+// scanAddr reads an address at i: a dotted quad in registers, anything
+// else (IPv6) through [flowlog.ParseAddr] on the whole column.
 func scanAddr(line []byte, i int) (netip.Addr, int, bool) {
-	if i+16 > len(line) {
-		return slowAddr(line, i)
-	}
-	var ip [4]byte
-	j := i
-	for k := range 4 {
-		// Each octet: one to three digits, no leading zero, then a dot
-		// (or, after the last, the end of the column).
-		x := binary.LittleEndian.Uint32(line[j : j+4])
-		d := x - 0x30303030
-		n := bits.TrailingZeros32(((d+0x76767676)|d)&0x80808080) >> 3
-		if n-1 > 2 { // n is 0 or more than 3
-			return slowAddr(line, i)
-		}
-		if n > 1 && d&0xff == 0 { // a leading zero
-			return slowAddr(line, i)
-		}
-		d <<= (32 - 8*uint(n)) & 31 // the digits to bytes 1 to 3, zeros before them
-		v := (d>>8&0xff)*100 + (d>>16&0xff)*10 + d>>24
-		if v > 255 {
-			return slowAddr(line, i)
-		}
-		ip[k] = byte(v)
-		j += n
-		if k < 3 {
-			if line[j] != '.' {
-				return slowAddr(line, i)
-			}
-			j++
+	if i+16 <= len(line) {
+		lo := binary.LittleEndian.Uint64(line[i:])
+		hi := binary.LittleEndian.Uint64(line[i+8:])
+		if ip, n, ok := quad(lo, hi, '\t'); ok {
+			return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), i + n, true
 		}
 	}
-	if j < len(line) && line[j] != '\t' {
-		return slowAddr(line, i)
-	}
-	return netip.AddrFrom4(ip), j, true
+	return slowAddr(line, i)
 }
+
+// quad reads a dotted quad followed by the byte term from the 16 bytes lo,
+// hi (in memory order, the first in the low byte of lo), as
+// [flowlog.ParseIPv4] takes it: the address, and its length without term.
+// It finds the digits and dots of all 16 bytes at once, so the four octets
+// are read independently of each other, not one after the other.
+func quad(lo, hi uint64, term byte) (ip uint32, n int, ok bool) {
+	dig := digitBits(lo) | digitBits(hi)<<8
+	dot := byteBits(lo, '.') | byteBits(hi, '.')<<8
+	n = bits.TrailingZeros32(^(dig | dot)) // the first byte that is neither
+	if n > 15 {
+		return 0, 0, false
+	}
+	dots := dot & (1<<n - 1)
+	if bits.OnesCount32(dots) != 3 {
+		return 0, 0, false
+	}
+	p1 := bits.TrailingZeros32(dots)
+	dots &= dots - 1
+	p2 := bits.TrailingZeros32(dots)
+	dots &= dots - 1
+	p3 := bits.TrailingZeros32(dots)
+	// The octets' lengths must be 1 to 3; their starts are 0, p1+1, p2+1
+	// and p3+1.
+	if uint(p1-1) > 2 || uint(p2-p1-2) > 2 || uint(p3-p2-2) > 2 || uint(n-p3-2) > 2 {
+		return 0, 0, false
+	}
+	if byteAt(lo, hi, n) != term {
+		return 0, 0, false
+	}
+	o0, ok0 := octet(lo, hi, 0, p1)
+	o1, ok1 := octet(lo, hi, p1+1, p2-p1-1)
+	o2, ok2 := octet(lo, hi, p2+1, p3-p2-1)
+	o3, ok3 := octet(lo, hi, p3+1, n-p3-1)
+	if !(ok0 && ok1 && ok2 && ok3) {
+		return 0, 0, false
+	}
+	return o0<<24 | o1<<16 | o2<<8 | o3, n, true
+}
+
+// octet returns the value of the k (1 to 3) digits at byte s of lo, hi,
+// and false for a leading zero or a value over 255.
+func octet(lo, hi uint64, s, k int) (uint32, bool) {
+	x := uint32(shiftOut(lo, hi, s)) - 0x30303030 // digit values in bytes 0 to k-1
+	if k > 1 && x&0xff == 0 {
+		return 0, false // a leading zero
+	}
+	x <<= (32 - 8*uint(k)) & 31 // the digits to bytes 1 to 3, zeros before them
+	v := (x>>8&0xff)*100 + (x>>16&0xff)*10 + x>>24
+	return v, v <= 255
+}
+
+// shiftOut returns the eight bytes of lo, hi from byte s (0 to 15) on.
+func shiftOut(lo, hi uint64, s int) uint64 {
+	if s >= 8 {
+		return hi >> (8 * uint(s-8) & 63)
+	}
+	if s == 0 {
+		return lo
+	}
+	return lo>>(8*uint(s)&63) | hi<<((64-8*uint(s))&63)
+}
+
+// byteAt returns byte k (0 to 15) of lo, hi.
+func byteAt(lo, hi uint64, k int) byte { return byte(shiftOut(lo, hi, k)) }
+
+// digitBits returns a mask with bit k set where byte k of x is an ASCII
+// digit. Unlike digits, it is exact for every byte: no carry crosses
+// from one byte to the next.
+func digitBits(x uint64) uint32 {
+	ge := ((x | highs) - 0x3030303030303030) & highs // the low seven bits at least '0'
+	le := (0xb9b9b9b9b9b9b9b9 - x&lo7) & highs       // and at most '9'
+	return compact(ge & le &^ x)                     // and the high bit clear
+}
+
+// byteBits returns a mask with bit k set where byte k of x is c.
+func byteBits(x uint64, c byte) uint32 {
+	y := x ^ uint64(c)*ones
+	return compact(^((y&lo7 + lo7) | y | lo7))
+}
+
+// compact gathers the high bits of the eight bytes of m (its only set
+// bits) into the low eight bits of the result.
+func compact(m uint64) uint32 { return uint32(m * 0x0002040810204081 >> 56) }
 
 func slowAddr(line []byte, i int) (netip.Addr, int, bool) {
 	j := skipField(line, i)

@@ -2,7 +2,10 @@ package zeek
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -156,4 +159,43 @@ func FuzzFastPath(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestQuad checks quad against netip.ParseAddr on random strings of
+// digits, dots and other bytes, and on every dotted quad of short octets.
+func TestQuad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	alphabet := []byte("0123456789........\t\"a:/ \xff")
+	check := func(s []byte) {
+		var b [16]byte
+		copy(b[:], s)
+		lo, hi := binary.LittleEndian.Uint64(b[:]), binary.LittleEndian.Uint64(b[8:])
+		for _, term := range []byte{'\t', '"'} {
+			ip, n, ok := quad(lo, hi, term)
+			end := bytes.IndexByte(s, term)
+			want, err := netip.ParseAddr(string(s[:max(end, 0)]))
+			wantOK := end >= 0 && end < 16 && err == nil && want.Is4()
+			if ok != wantOK || ok && (n != end || netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}) != want) {
+				t.Fatalf("quad(%q, %q) = %d, %d, %v; ParseAddr of %q gives %v, %v", s, term, ip, n, ok, s[:max(end, 0)], want, err)
+			}
+		}
+	}
+	for range 300_000 {
+		s := make([]byte, 16)
+		for k := range s {
+			s[k] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if rng.IntN(2) == 0 { // mostly a quad, then a terminator
+			q := fmt.Sprintf("%d.%d.%d.%d", rng.IntN(3000), rng.IntN(256), rng.IntN(1000), rng.IntN(2560))
+			if rng.IntN(4) == 0 {
+				q = strings.Replace(q, ".", ".0", rng.IntN(2)+1)
+			}
+			copy(s, q+"\t\"")
+		}
+		check(s)
+	}
+	for _, q := range []string{"0.0.0.0\t", "255.255.255.255\t", "1.2.3.4\"", "01.2.3.4\t", "1.2.3.04\t", "1.2.3.256\t", "1.2.3\t", "1.2.3.4.5\t", "1..2.3\t", ".1.2.3\t", "255.255.255.2555",
+		"1234.1.1.1\t", "1.1234.1.1\t", "1.1.1234.1\t", "1.1.1.1234\t", "0001.1.1.1\t", "100.200.1.1\"", "9.9.9.9\t"} {
+		check([]byte(q))
+	}
 }

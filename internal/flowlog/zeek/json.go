@@ -668,8 +668,8 @@ func jsonAddr(line []byte, i int) (netip.Addr, int, bool) {
 	if i+16 <= len(line) {
 		lo := binary.LittleEndian.Uint64(line[i:])
 		hi := binary.LittleEndian.Uint64(line[i+8:])
-		if ip, n, ok := quad(lo, hi); ok {
-			return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), i + n, true
+		if ip, n, ok := quad(lo, hi, '"'); ok {
+			return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), i + n + 1, true
 		}
 	}
 	j := quoteEnd(line, i)
@@ -678,31 +678,4 @@ func jsonAddr(line []byte, i int) (netip.Addr, int, bool) {
 	}
 	a, ok := flowlog.ParseAddr(line[i:j])
 	return a, j + 1, ok
-}
-
-// quad reads a dotted quad followed by a quote from the 16 bytes lo, hi
-// (in memory order, the first in the low byte of lo), as
-// [flowlog.ParseIPv4] takes it: the address, and its length with the
-// quote. The bytes stay in registers: each octet is read from the low end
-// of lo, then the two words are shifted past it.
-func quad(lo, hi uint64) (ip uint32, n int, ok bool) {
-	for k := range 4 {
-		// One to three digits, no leading zero, then a dot (or, after the
-		// last, the quote).
-		c, d := digits(lo)
-		if c == 0 || c > 3 {
-			return 0, 0, false
-		}
-		v := value8(d, c)
-		sep := byte(lo >> (8 * uint(c)))
-		if v > 255 || c > 1 && byte(lo) == '0' || k < 3 && sep != '.' || k == 3 && sep != '"' {
-			return 0, 0, false
-		}
-		ip = ip<<8 | uint32(v)
-		s := 8 * uint(c+1) // at most 32
-		lo = lo>>s | hi<<(64-s)
-		hi >>= s
-		n += c + 1
-	}
-	return ip, n, true
 }
