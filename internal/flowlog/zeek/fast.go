@@ -281,8 +281,17 @@ func (p *TSV) stdLine(line []byte, rec *flowlog.Record) bool {
 func tabAt(line []byte, j int) bool { return j < len(line) && line[j] == '\t' }
 
 // scanCount is scanUint for a column that may be unset, which counts as
-// zero.
+// zero. Short numbers are read inline; the rest by scanCountSlow.
 func scanCount(line []byte, i int) (uint64, int, bool) {
+	if i+8 <= len(line) {
+		if n, d := digits(binary.LittleEndian.Uint64(line[i:])); uint(n-1) < 7 {
+			return value8(d, n), i + n, true
+		}
+	}
+	return scanCountSlow(line, i)
+}
+
+func scanCountSlow(line []byte, i int) (uint64, int, bool) {
 	if unset(line, i) {
 		return 0, i + 1, true
 	}
@@ -501,26 +510,25 @@ func quad(lo, hi uint64, term byte) (ip uint32, n int, ok bool) {
 	if byteAt(lo, hi, n) != term {
 		return 0, 0, false
 	}
-	o0, ok0 := octet(lo, hi, 0, p1)
-	o1, ok1 := octet(lo, hi, p1+1, p2-p1-1)
-	o2, ok2 := octet(lo, hi, p2+1, p3-p2-1)
-	o3, ok3 := octet(lo, hi, p3+1, n-p3-1)
-	if !(ok0 && ok1 && ok2 && ok3) {
+	o0 := octet(lo, p1)
+	o1 := octet(shiftOut(lo, hi, p1+1), p2-p1-1)
+	o2 := octet(shiftOut(lo, hi, p2+1), p3-p2-1)
+	o3 := octet(shiftOut(lo, hi, p3+1), n-p3-1)
+	if o0|o1|o2|o3 > 255 {
 		return 0, 0, false
 	}
 	return o0<<24 | o1<<16 | o2<<8 | o3, n, true
 }
 
-// octet returns the value of the k (1 to 3) digits at byte s of lo, hi,
-// and false for a leading zero or a value over 255.
-func octet(lo, hi uint64, s, k int) (uint32, bool) {
-	x := uint32(shiftOut(lo, hi, s)) - 0x30303030 // digit values in bytes 0 to k-1
-	if k > 1 && x&0xff == 0 {
-		return 0, false // a leading zero
+// octet returns the value of the k (1 to 3) digits at the start of x, or
+// 256 for a leading zero; a value over 255 is returned as it is.
+func octet(x uint64, k int) uint32 {
+	d := uint32(x) - 0x30303030 // digit values in bytes 0 to k-1
+	if k > 1 && d&0xff == 0 {
+		return 256 // a leading zero
 	}
-	x <<= (32 - 8*uint(k)) & 31 // the digits to bytes 1 to 3, zeros before them
-	v := (x>>8&0xff)*100 + (x>>16&0xff)*10 + x>>24
-	return v, v <= 255
+	d <<= (32 - 8*uint(k)) & 31 // the digits to bytes 1 to 3, zeros before them
+	return (d>>8&0xff)*100 + (d>>16&0xff)*10 + d>>24
 }
 
 // shiftOut returns the eight bytes of lo, hi from byte s (0 to 15) on.
