@@ -135,6 +135,10 @@ var layers = map[string]layer{
 		allow:  []string{std, "internal/flowlog/..."},
 		reason: "flowtest writes pcaps and drives softflowd and nfdump for tests",
 	},
+	"internal/flowlog/flowtest/connloggen": {
+		allow:  []string{std, "internal/flowlog/flowtest"},
+		reason: "connloggen writes the flows benchmarks' synthetic conn.log, to time sovmap flows as a process",
+	},
 	"internal/flowagg": {
 		allow:  []string{std, "internal/attribution", "internal/flowlog", "github.com/gaissmai/bart"},
 		reason: "flowagg aggregates flow records by remote address and attributes each remote once; bart holds the local networks",

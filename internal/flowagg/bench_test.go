@@ -52,7 +52,7 @@ func fresh(e *attribution.Engine) *attribution.Engine {
 // attribution cost about as much as parsing; and "zipf", the same number of
 // connections to remotes drawn from a pool of 100,000 with Zipf's law
 // (s = 1.1), as traffic concentrates on few services, which leaves about
-// 28,000 distinct remotes.
+// 36,000 distinct remotes.
 func benchFlows(b *testing.B, asJSON bool) {
 	b.Run("uniform", func(b *testing.B) { benchFlowsOn(b, asJSON, flowtest.RemoteAddrs(100_000, 7)) })
 	b.Run("zipf", func(b *testing.B) {

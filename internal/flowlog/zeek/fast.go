@@ -283,12 +283,27 @@ func tabAt(line []byte, j int) bool { return j < len(line) && line[j] == '\t' }
 // scanCount is scanUint for a column that may be unset, which counts as
 // zero. Short numbers are read inline; the rest by scanCountSlow.
 func scanCount(line []byte, i int) (uint64, int, bool) {
-	if i+8 <= len(line) {
-		if n, d := digits(binary.LittleEndian.Uint64(line[i:])); uint(n-1) < 7 {
-			return value8(d, n), i + n, true
-		}
+	if n, d := digits(load8(line, i)); uint(n-1) < 7 {
+		return value8(d, n), i + n, true
 	}
 	return scanCountSlow(line, i)
+}
+
+// load8 returns the eight bytes of line at i, zeros past its end. Near
+// the end it reads the line's last eight bytes and shifts them, so that the
+// last columns of a line take the same path as the others.
+func load8(line []byte, i int) uint64 {
+	if i+8 <= len(line) {
+		return binary.LittleEndian.Uint64(line[i:])
+	}
+	if n := len(line); n >= 8 && i <= n {
+		return binary.LittleEndian.Uint64(line[n-8:]) >> (8 * uint(i+8-n))
+	}
+	var b [8]byte
+	if i < len(line) {
+		copy(b[:], line[i:])
+	}
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 func scanCountSlow(line []byte, i int) (uint64, int, bool) {
@@ -524,7 +539,7 @@ func quad(lo, hi uint64, term byte) (ip uint32, n int, ok bool) {
 // 256 for a leading zero; a value over 255 is returned as it is.
 func octet(x uint64, k int) uint32 {
 	d := uint32(x) - 0x30303030 // digit values in bytes 0 to k-1
-	if k > 1 && d&0xff == 0 {
+	if d&0xff == 0 && k > 1 {
 		return 256 // a leading zero
 	}
 	d <<= (32 - 8*uint(k)) & 31 // the digits to bytes 1 to 3, zeros before them
@@ -532,14 +547,10 @@ func octet(x uint64, k int) uint32 {
 }
 
 // shiftOut returns the eight bytes of lo, hi from byte s (0 to 15) on.
+// It does not branch: Go's shifts by the word size or more give zero.
 func shiftOut(lo, hi uint64, s int) uint64 {
-	if s >= 8 {
-		return hi >> (8 * uint(s-8) & 63)
-	}
-	if s == 0 {
-		return lo
-	}
-	return lo>>(8*uint(s)&63) | hi<<((64-8*uint(s))&63)
+	sh := 8 * uint(s)
+	return lo>>sh | hi<<(64-sh) | hi>>(sh-64)
 }
 
 // byteAt returns byte k (0 to 15) of lo, hi.
