@@ -59,7 +59,8 @@ by reason, and the first positions of each reason (file:line) are shown.
 
 Flags:
   --by LIST        groups to show, comma-separated, in order: control,
-                   provider, parent, location, asn, remote-ip, service
+                   provider, operator, parent, location, asn, remote-ip,
+                   service
                    (default control,provider,location,remote-ip,service)
   --top N          rows per group, the rest summed as "other" (default 10;
                    0 shows all)
@@ -92,6 +93,7 @@ Examples:
   sovmap flows --policy eu-residency conn.log
   zcat conn.*.log.gz | sovmap flows --by provider --top 20
   sovmap flows --by remote-ip --top 50 conn.log
+  sovmap flows --by operator --policy fcc-covered conn.log
   nfdump -r nfcapd.202606011200 -o csv | sovmap flows -
   nfdump -r nfcapd.202606011200 -o csv | sovmap flows --sampling-rate 100 -
 `,

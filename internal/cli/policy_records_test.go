@@ -103,3 +103,44 @@ func TestFlowsPolicy(t *testing.T) {
 		t.Errorf("unknown pack: exit 0, want an error")
 	}
 }
+
+// TestFlowsPolicyOperator checks that flow groups carry the operator, so
+// that rules about operators (fcc-covered) fire on flows, and that flows
+// can be grouped by operator.
+func TestFlowsPolicyOperator(t *testing.T) {
+	t.Parallel()
+	log := "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\torig_bytes\tresp_bytes\torig_pkts\tresp_pkts\n" +
+		"1700000000.0\tC1\t10.0.0.1\t5000\t66.102.241.1\t443\ttcp\t1000\t2000\t10\t20\n" +
+		"1700000001.0\tC2\t10.0.0.1\t5001\t51.38.0.1\t443\ttcp\t100\t200\t1\t1\n"
+	file := filepath.Join(t.TempDir(), "conn.log")
+	if err := os.WriteFile(file, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCLI(t, "", "flows", "--json", "--by", "operator,provider", "--policy", "fcc-covered", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var s struct {
+		Groups []struct {
+			By   string
+			Rows []struct{ Key, Name, Operator, Provider string }
+		}
+		Findings []struct{ Rule, Message string }
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Groups) != 2 || s.Groups[0].By != "operator" || s.Groups[0].Rows[0].Key != "china-telecom-americas" ||
+		s.Groups[1].Rows[0].Operator != "china-telecom-americas" {
+		t.Errorf("groups = %+v, want China Telecom (Americas) first by operator and as the operator of its provider row", s.Groups)
+	}
+	found := false
+	for _, f := range s.Findings {
+		if f.Rule == "fcc-covered/flow" && strings.Contains(f.Message, "China Telecom (Americas)") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("findings = %+v, want fcc-covered/flow naming China Telecom (Americas)", s.Findings)
+	}
+}

@@ -29,6 +29,7 @@ func (f *fakeAttributor) Attribute(a netip.Addr) attribution.Record {
 	f.mu.Unlock()
 	alibaba := attribution.Record{IP: a, ASN: 45102, ASName: "ALIBABA-US",
 		Provider: &attribution.Ref{ID: "alibaba-cloud", Name: "Alibaba Cloud"},
+		Operator: &attribution.Ref{ID: "alibaba-us", Name: "Alibaba (US) Technology"},
 		Parent:   &attribution.Ref{ID: "alibaba-group", Name: "Alibaba Group"},
 		Control:  &attribution.Control{Country: "CN"}, Location: &attribution.Location{Country: "US"}}
 	switch a.String() {
@@ -39,6 +40,7 @@ func (f *fakeAttributor) Attribute(a netip.Addr) attribution.Record {
 		return alibaba
 	case "13.32.0.1":
 		return attribution.Record{IP: a, ASN: 16509, Provider: &attribution.Ref{ID: "aws", Name: "Amazon Web Services"},
+			Operator: &attribution.Ref{ID: "aws-inc", Name: "Amazon Web Services, Inc."},
 			Parent: &attribution.Ref{ID: "amazon", Name: "Amazon.com"}, Control: &attribution.Control{Country: "US"},
 			Location: &attribution.Location{Country: "US"}}
 	}
@@ -76,7 +78,7 @@ func TestSummarize(t *testing.T) {
 		a.Add(&r)
 	}
 	var att fakeAttributor
-	s := a.Summarize(&att, Options{By: []string{ByControl, ByProvider, ByLocation, ByASN, ByRemoteIP, ByService}, Top: 2})
+	s := a.Summarize(&att, Options{By: []string{ByControl, ByProvider, ByOperator, ByLocation, ByASN, ByRemoteIP, ByService}, Top: 2})
 	for addr, n := range att.calls {
 		if n != 1 {
 			t.Errorf("%v attributed %d times, want once", addr, n)
@@ -111,8 +113,15 @@ func TestSummarize(t *testing.T) {
 		ctl.Rows[0].Location != "" || ctl.Rows[1].Key != "US" || ctl.Other == nil || ctl.Other.Bytes != 50 || ctl.Other.Remotes != 1 {
 		t.Errorf("by control: %+v", ctl)
 	}
-	if got := groups[ByProvider].Rows[0]; got.Key != "alibaba-cloud" || got.Name != "Alibaba Cloud" || got.Control != "CN" || got.ASN != 45102 {
+	if got := groups[ByProvider].Rows[0]; got.Key != "alibaba-cloud" || got.Name != "Alibaba Cloud" || got.Control != "CN" || got.ASN != 45102 || got.Operator != "alibaba-us" {
 		t.Errorf("provider row: %+v", got)
+	}
+	if got := groups[ByOperator]; got.Count != 3 || got.Rows[0].Key != "alibaba-us" || got.Rows[0].Name != "Alibaba (US) Technology" || got.Rows[0].Provider != "alibaba-cloud" ||
+		got.Rows[1].Key != "aws-inc" || got.Rows[1].Operator != "aws-inc" {
+		t.Errorf("by operator: %+v", got)
+	}
+	if got := groups[ByControl].Rows[1]; got.Key != "US" || got.Operator != "aws-inc" {
+		t.Errorf("control row US: %+v, want the operator of its one remote", got)
 	}
 	if got := groups[ByASN].Rows[0]; got.Key != "AS45102" || got.Name != "ALIBABA-US" {
 		t.Errorf("asn row: %+v", got)

@@ -32,6 +32,7 @@ type KeyedAttributor interface {
 const (
 	ByControl  = "control"   // country of the company that ultimately controls the remote's operator
 	ByProvider = "provider"  // the catalog provider serving the remote address
+	ByOperator = "operator"  // the company operating the provider's service there
 	ByParent   = "parent"    // the ultimate parent company
 	ByLocation = "location"  // the country where the remote address is
 	ByASN      = "asn"       // the origin AS of the remote address
@@ -40,7 +41,7 @@ const (
 )
 
 // Dimensions lists the grouping dimensions.
-var Dimensions = []string{ByControl, ByProvider, ByParent, ByLocation, ByASN, ByRemoteIP, ByService}
+var Dimensions = []string{ByControl, ByProvider, ByOperator, ByParent, ByLocation, ByASN, ByRemoteIP, ByService}
 
 // DefaultBy is the grouping when none is asked for.
 var DefaultBy = []string{ByControl, ByProvider, ByLocation, ByRemoteIP, ByService}
@@ -117,6 +118,7 @@ type Row struct {
 	Name     string `json:"name,omitempty"` // provider, company or AS name
 	Control  string `json:"control,omitempty"`
 	Provider string `json:"provider,omitempty"`
+	Operator string `json:"operator,omitempty"` // company ID
 	Parent   string `json:"parent,omitempty"`
 	Location string `json:"location,omitempty"`
 	ASN      uint32 `json:"asn,omitempty"`
@@ -127,17 +129,20 @@ type Row struct {
 
 // attrs are a row's attribute fields and whether each is still shared.
 type attrs struct {
-	row                                      Row
-	control, provider, parent, location, asn bool // mixed
+	row                                                Row
+	control, provider, operator, parent, location, asn bool // mixed
 }
 
 func (g *attrs) note(rec *attribution.Record) {
-	var control, provider, parent, location string
+	var control, provider, operator, parent, location string
 	if rec.Control != nil {
 		control = rec.Control.Country
 	}
 	if rec.Provider != nil {
 		provider = rec.Provider.ID
+	}
+	if rec.Operator != nil {
+		operator = rec.Operator.ID
 	}
 	if rec.Parent != nil {
 		parent = rec.Parent.ID
@@ -147,7 +152,7 @@ func (g *attrs) note(rec *attribution.Record) {
 	}
 	r := &g.row
 	if r.Remotes == 0 {
-		r.Control, r.Provider, r.Parent, r.Location, r.ASN = control, provider, parent, location, rec.ASN
+		r.Control, r.Provider, r.Operator, r.Parent, r.Location, r.ASN = control, provider, operator, parent, location, rec.ASN
 		return
 	}
 	mix := func(field *string, v string, mixed *bool) {
@@ -157,6 +162,7 @@ func (g *attrs) note(rec *attribution.Record) {
 	}
 	mix(&r.Control, control, &g.control)
 	mix(&r.Provider, provider, &g.provider)
+	mix(&r.Operator, operator, &g.operator)
 	mix(&r.Parent, parent, &g.parent)
 	mix(&r.Location, location, &g.location)
 	if !g.asn && r.ASN != rec.ASN {
@@ -174,6 +180,10 @@ func keyOf(dim string, rec *attribution.Record) (key, name string) {
 	case ByProvider:
 		if rec.Provider != nil {
 			return rec.Provider.ID, rec.Provider.Name
+		}
+	case ByOperator:
+		if rec.Operator != nil {
+			return rec.Operator.ID, rec.Operator.Name
 		}
 	case ByParent:
 		if rec.Parent != nil {
