@@ -41,7 +41,7 @@ func (f *fakeAttributor) Attribute(a netip.Addr) attribution.Record {
 	case "13.32.0.1":
 		return attribution.Record{IP: a, ASN: 16509, Provider: &attribution.Ref{ID: "aws", Name: "Amazon Web Services"},
 			Operator: &attribution.Ref{ID: "aws-inc", Name: "Amazon Web Services, Inc."},
-			Parent: &attribution.Ref{ID: "amazon", Name: "Amazon.com"}, Control: &attribution.Control{Country: "US"},
+			Parent:   &attribution.Ref{ID: "amazon", Name: "Amazon.com"}, Control: &attribution.Control{Country: "US"},
 			Location: &attribution.Location{Country: "US"}}
 	}
 	return attribution.Record{IP: a, Confidence: attribution.ConfidenceNone}
