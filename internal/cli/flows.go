@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"net/netip"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +68,10 @@ Flags:
   --local NETS     our networks, comma-separated or repeated (replaces the
                    default private and special-use ranges)
   --format NAME    read every input as this format instead of detecting it
+  --parallel N     read a large Zeek log (TSV or JSON, not compressed) on N
+                   goroutines, each part with its own parser and
+                   aggregator (default: the number of CPUs; 1 reads in one
+                   piece); the output is the same
   --sampling-rate N
                    multiply the bytes and packets of every record by N,
                    for logs of sampled traffic (1 in N packets) whose
@@ -156,6 +161,7 @@ func runFlows(e *env, args []string) error {
 	o.register(fs)
 	format := fs.String("format", "", "")
 	rate := fs.Uint64("sampling-rate", 1, "")
+	workers := fs.Int("parallel", runtime.GOMAXPROCS(0), "")
 	var pf policyFlags
 	pf.register(fs)
 	pos, err := parseFlags(fs, args)
@@ -168,6 +174,9 @@ func runFlows(e *env, args []string) error {
 	}
 	if *rate == 0 {
 		return usagef("--sampling-rate must be 1 (unsampled) or more")
+	}
+	if *workers < 1 {
+		return usagef("--parallel must be 1 or more")
 	}
 	if *format != "" && !slices.Contains(flowfile.Formats, *format) {
 		return usagef("--format %q: want one of %s", *format, strings.Join(flowfile.Formats, ", "))
@@ -197,19 +206,24 @@ func runFlows(e *env, args []string) error {
 		}
 	}
 	bar := progress.Start(e.stderr, "flows: bytes read", total, 250*time.Millisecond)
-	agg := flowagg.New(flowagg.NewLocal(local))
+	// One aggregator per goroutine of ReadParallel, merged at the end.
+	lo := flowagg.NewLocal(local)
+	aggs := make([]*flowagg.Aggregator, *workers)
+	for w := range aggs {
+		aggs[w] = flowagg.New(lo)
+	}
 	var tally flowlog.Tally
-	r := flowfile.Reader{Tally: &tally, Format: *format, Stdin: e.stdin, Progress: bar.Add, Fields: flowagg.Fields}
-	add := agg.Add
+	r := flowfile.Reader{Tally: &tally, Format: *format, Stdin: e.stdin, Progress: bar.Add, Fields: flowagg.Fields, MinParallel: minParallel}
+	add := func(w int, rec *flowlog.Record) { aggs[w].Add(rec) }
 	if *rate > 1 {
-		add = func(rec *flowlog.Record) {
+		add = func(w int, rec *flowlog.Record) {
 			scaleRecord(rec, *rate)
-			agg.Add(rec)
+			aggs[w].Add(rec)
 		}
 	}
 	failed := 0
 	for _, p := range pos {
-		if err := r.Read(e.ctx, p, add); err != nil {
+		if err := r.ReadParallel(e.ctx, p, *workers, add); err != nil {
 			if e.ctx.Err() != nil {
 				bar.Finish()
 				return e.ctx.Err()
@@ -217,6 +231,10 @@ func runFlows(e *env, args []string) error {
 			e.errorf("flows: %s: %v", p, err)
 			failed++
 		}
+	}
+	agg := aggs[0]
+	for _, a := range aggs[1:] {
+		agg.Merge(a)
 	}
 	bar.Finish()
 	sum := agg.Summarize(eng, opt)
@@ -276,6 +294,10 @@ func runFlows(e *env, args []string) error {
 	}
 	return polErr
 }
+
+// minParallel is the smallest file flows reads in parts; 0 means
+// flowfile.DefaultMinParallel. Tests lower it.
+var minParallel int64
 
 // scaleRecord multiplies the bytes and packets of rec by a sampling rate,
 // saturating.

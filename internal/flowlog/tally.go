@@ -126,3 +126,51 @@ func sortedReasons(m map[string]*Reason) []Reason {
 	})
 	return out
 }
+
+// AddFile adds the account of one input read in parts to f, a file of t:
+// the lines, records, skips and ignores of part, a Tally that read a part
+// of the input starting after line base (its line numbers count from
+// there). Parts must be added in input order, so that each reason keeps
+// its first positions.
+func (t *Tally) AddFile(f *FileStats, part *Tally, base int64) {
+	for _, pf := range part.files {
+		f.Lines += pf.Lines
+		f.Records += pf.Records
+		f.Skipped += pf.Skipped
+		f.Ignored += pf.Ignored
+	}
+	keep := t.Positions
+	if keep == 0 {
+		keep = DefaultPositions
+	}
+	merge := func(dst *map[string]*Reason, src map[string]*Reason) {
+		for name, pr := range src {
+			if *dst == nil {
+				*dst = make(map[string]*Reason)
+			}
+			r := (*dst)[name]
+			if r == nil {
+				r = &Reason{Reason: name}
+				(*dst)[name] = r
+			}
+			r.Count += pr.Count
+			for _, p := range pr.First {
+				if len(r.First) >= keep {
+					break
+				}
+				r.First = append(r.First, Position{File: f.Name, Line: base + p.Line, Detail: p.Detail})
+			}
+		}
+	}
+	merge(&t.skips, part.skips)
+	merge(&t.ignores, part.ignores)
+}
+
+// Lines returns the number of lines read so far, in all inputs.
+func (t *Tally) Lines() int64 {
+	var n int64
+	for _, f := range t.files {
+		n += f.Lines
+	}
+	return n
+}

@@ -107,8 +107,12 @@ type Reader struct {
 	// can may leave the others unparsed (see [flowlog.FieldSetter]).
 	Fields flowlog.Fields
 	// Progress, if set, is called with the number of bytes read from the
-	// input (compressed bytes for a compressed input) as reading goes on.
+	// input (compressed bytes for a compressed input) as reading goes on;
+	// by ReadParallel, from several goroutines at once.
 	Progress func(n int64)
+	// MinParallel is the smallest file ReadParallel splits; 0 means
+	// DefaultMinParallel.
+	MinParallel int64
 }
 
 // Read reads one input, a path or "-", and calls fn with each record. The
