@@ -16,8 +16,11 @@
 //
 // Names are normalised ([Normalize]): full-width forms folded, diacritics and
 // punctuation removed, case folded, legal forms ("Co., Ltd.", "GmbH", "S.A.",
-// "有限公司", "ООО") dropped. A [Matcher] then finds, per entity, the best of:
-// an exact match of a listed name, alias, subsidiary, brand or affiliate; a
+// "有限公司", "ООО", "Акционерное общество") dropped. Russian words are also
+// compared by their stems without case endings and by their Latin
+// transliterations, so that "Касперского" and "Kasperskiy" are "Kaspersky".
+// A [Matcher] then finds, per entity, the best of: an exact match of a listed
+// name, alias, subsidiary, brand or affiliate (in any grammatical case); a
 // listed name contained in the name as whole words (or, for Chinese, as
 // characters); and a fuzzy match of words by edit distance, weighted so that
 // generic words (technology, communications, place names) count little. A

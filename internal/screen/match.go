@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Match statuses.
@@ -37,8 +38,9 @@ type Match struct {
 // variant is one name the matcher compares against.
 type variant struct {
 	name     string
-	tokens   []string
-	han      bool // a single run of Han characters
+	tokens   []string // the normalised words
+	words    []word   // the same, with their forms
+	han      bool     // a single run of Han characters
 	weak     bool
 	acronym  bool
 	kind     string // name kind, for the entity's own names
@@ -68,18 +70,19 @@ const (
 func NewMatcher(l *Lists) *Matcher {
 	m := &Matcher{lists: l, exact: map[string][]*variant{}}
 	add := func(v *variant) {
-		v.tokens = Tokens(v.name)
-		if len(v.tokens) == 0 {
+		v.words = parse(v.name)
+		if len(v.words) == 0 {
 			return
 		}
+		v.tokens = texts(v.words)
 		v.han = len(v.tokens) == 1 && isHanWord(v.tokens[0])
-		if !v.han && !v.acronym && allGeneric(v.tokens) {
+		if !v.han && !v.acronym && allGeneric(v.words) {
 			// "China Mobile", "Pacific Network": words many companies
 			// share; exact only, else a near miss.
 			v.weak = true
 		}
-		for _, t := range v.tokens {
-			v.distinct += weight(t)
+		for _, w := range v.words {
+			v.distinct += weight(w)
 		}
 		m.variants = append(m.variants, v)
 		key := strings.Join(v.tokens, " ")
@@ -114,7 +117,7 @@ func (m *Matcher) Lists() *Lists { return m.lists }
 // Match returns the entities a name matches, at most one match per entity
 // (the best), hits first, then by score.
 func (m *Matcher) Match(name string) []Match {
-	in := Tokens(name)
+	in := parse(name)
 	if len(in) == 0 {
 		return nil
 	}
@@ -140,7 +143,7 @@ func (m *Matcher) Match(name string) []Match {
 		}
 		best[mt.Entity.ID] = mt
 	}
-	key := strings.Join(in, " ")
+	key := strings.Join(texts(in), " ")
 	if vs := m.exact[key]; len(vs) > 0 {
 		// Of the names that normalise alike, prefer per entity the one
 		// written as the input is, else the shortest.
@@ -169,9 +172,15 @@ func (m *Matcher) Match(name string) []Match {
 		if strings.Join(v.tokens, " ") == key {
 			continue
 		}
+		if sameWords(in, v.words) {
+			// The same words in another grammatical case or alphabet:
+			// "Касперского" or "Kasperskiy" for "Kaspersky".
+			consider(v.match(MethodExact, 1, "but for inflection or alphabet, the name is "+v.describe()))
+			continue
+		}
 		switch {
 		case v.acronym:
-			if slices.Contains(in, v.tokens[0]) {
+			if slices.ContainsFunc(in, v.words[0].same) {
 				consider(v.match(MethodContains, 0.9, fmt.Sprintf("the name has the word %q, %s", v.tokens[0], v.describe())))
 			}
 		case v.han:
@@ -186,11 +195,12 @@ func (m *Matcher) Match(name string) []Match {
 				}
 			}
 		default:
-			if containsRun(in, v.tokens) {
-				mt := v.match(MethodContains, 0.9, fmt.Sprintf("the name contains %q, %s", strings.Join(v.tokens, " "), v.describe()))
+			if i := containsRun(in, v.words); i >= 0 {
+				run := strings.Join(texts(in[i:i+len(v.words)]), " ")
+				mt := v.match(MethodContains, 0.9, fmt.Sprintf("the name contains %q, %s", run, v.describe()))
 				if v.weak {
 					mt.Score = 0.6
-					mt.Why = fmt.Sprintf("the name contains %q, a common name that is also %s", strings.Join(v.tokens, " "), v.describe())
+					mt.Why = fmt.Sprintf("the name contains %q, a common name that is also %s", run, v.describe())
 					near(mt)
 				} else {
 					consider(mt)
@@ -231,7 +241,8 @@ func (m *Matcher) Match(name string) []Match {
 }
 
 // better reports whether a is a better match than b: a hit beats a near miss,
-// then the higher score wins, then the closer relation.
+// then the higher score wins, then the surer method (exact, contains,
+// fuzzy), then the closer relation.
 func better(a, b Match) bool {
 	if (a.Status == StatusHit) != (b.Status == StatusHit) {
 		return a.Status == StatusHit
@@ -239,7 +250,20 @@ func better(a, b Match) bool {
 	if a.Score != b.Score {
 		return a.Score > b.Score
 	}
+	if ma, mb := methodRank(a.Method), methodRank(b.Method); ma != mb {
+		return ma < mb
+	}
 	return relRank(a.Relation) < relRank(b.Relation)
+}
+
+func methodRank(m string) int {
+	switch m {
+	case MethodExact:
+		return 0
+	case MethodContains:
+		return 1
+	}
+	return 2
 }
 
 func relRank(r string) int {
@@ -305,28 +329,36 @@ func (v *variant) describe() string {
 	}
 }
 
-// containsRun reports whether the words of sub appear together, in order, in
-// words.
-func containsRun(words, sub []string) bool {
-	if len(sub) == 0 || len(sub) > len(words) {
-		return false
+// containsRun returns where the words of sub appear together, in order, in
+// words, or -1.
+func containsRun(words, sub []word) int {
+	if len(sub) == 0 {
+		return -1
 	}
 	for i := 0; i+len(sub) <= len(words); i++ {
-		if slices.Equal(words[i:i+len(sub)], sub) {
+		if sameWords(words[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+// hanContains reports whether a Han word of words contains han.
+func hanContains(words []word, han string) bool {
+	for _, w := range words {
+		if isHanWord(w.text) && strings.Contains(w.text, han) {
 			return true
 		}
 	}
 	return false
 }
 
-// hanContains reports whether a Han word of words contains han.
-func hanContains(words []string, han string) bool {
-	for _, w := range words {
-		if isHanWord(w) && strings.Contains(w, han) {
-			return true
-		}
+func texts(words []word) []string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = w.text
 	}
-	return false
+	return out
 }
 
 // genericWords are words that many unrelated companies share: they count for
@@ -348,9 +380,9 @@ var genericWords = map[string]bool{
 	"pacific": true, "united": true, "sz": true,
 }
 
-func allGeneric(tokens []string) bool {
-	for _, t := range tokens {
-		if !genericWords[t] {
+func allGeneric(words []word) bool {
+	for _, w := range words {
+		if !w.generic {
 			return false
 		}
 	}
@@ -359,9 +391,9 @@ func allGeneric(tokens []string) bool {
 
 // weight is how much a word counts in a fuzzy match: its length, a quarter
 // of it for a generic word.
-func weight(w string) float64 {
-	n := float64(len([]rune(w)))
-	if genericWords[w] {
+func weight(w word) float64 {
+	n := float64(utf8.RuneCountInString(w.text))
+	if w.generic {
 		return n / 4
 	}
 	return n
@@ -370,16 +402,11 @@ func weight(w string) float64 {
 // fuzzy compares the words of a name with the variant's. It returns a near
 // miss or a hit with the score and an explanation, and false when the name
 // does not resemble the variant.
-func (v *variant) fuzzy(in []string) (Match, bool) {
+func (v *variant) fuzzy(in []word) (Match, bool) {
 	if v.han {
 		return Match{}, false
 	}
-	allGeneric := true
-	for _, t := range v.tokens {
-		if !genericWords[t] {
-			allGeneric = false
-		}
-	}
+	allGeneric := allGeneric(v.words)
 	var (
 		distTotal, distGot float64 // distinctive words of the variant
 		genTotal, genGot   float64 // generic words of the variant
@@ -389,15 +416,15 @@ func (v *variant) fuzzy(in []string) (Match, bool) {
 		missing            []string
 		anyDistinctMatch   bool
 	)
-	for _, t := range v.tokens {
-		distinct := allGeneric || !genericWords[t]
-		n := float64(len([]rune(t)))
+	for _, t := range v.words {
+		distinct := allGeneric || !t.generic
+		n := float64(utf8.RuneCountInString(t.text))
 		bestSim, bestJ := 0.0, -1
 		for j, w := range in {
-			if used[j] || isHanWord(w) {
+			if used[j] || isHanWord(w.text) {
 				continue
 			}
-			if s := similarity(t, w); s > bestSim {
+			if s := wordSimilarity(t, w); s > bestSim {
 				bestSim, bestJ = s, j
 			}
 		}
@@ -406,11 +433,16 @@ func (v *variant) fuzzy(in []string) (Match, bool) {
 		}
 		if bestJ >= 0 {
 			used[bestJ] = true
-			if bestSim < 1 {
-				notes = append(notes, fmt.Sprintf("%q ≈ %q (%d edit%s)", in[bestJ], t, edits(in[bestJ], t), plural(edits(in[bestJ], t))))
+			w := in[bestJ]
+			switch {
+			case bestSim < 1:
+				e := edits(w.forms[0], t.forms[0])
+				notes = append(notes, fmt.Sprintf("%q ≈ %q (%d edit%s)", w.text, t.text, e, plural(e)))
+			case w.text != t.text:
+				notes = append(notes, fmt.Sprintf("%q = %q (inflected or in another alphabet)", w.text, t.text))
 			}
 		} else {
-			missing = append(missing, t)
+			missing = append(missing, t.text)
 		}
 		if distinct {
 			distTotal += n
@@ -444,7 +476,7 @@ func (v *variant) fuzzy(in []string) (Match, bool) {
 		if used[j] {
 			inGot += weight(w)
 		} else {
-			extra = append(extra, w)
+			extra = append(extra, w.text)
 		}
 	}
 	p := inGot / inTotal
@@ -476,6 +508,15 @@ func plural(n int) string {
 }
 
 func round(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
+
+// wordSimilarity is 1 for the same word (in another grammatical case or
+// transliteration too), else the similarity of the words' transliterations.
+func wordSimilarity(a, b word) float64 {
+	if a.same(b) {
+		return 1
+	}
+	return similarity(a.forms[0], b.forms[0])
+}
 
 // similarity is 1 minus the edit distance over the longer length. Words of
 // three letters or fewer must be equal.

@@ -20,7 +20,7 @@ var legalTokens = map[string]bool{
 	"sro": true, "doo": true, "ltda": true, "cia": true, "sl": true, "slu": true, "ulc": true,
 	"lda": true, "the": true, "and": true, "of": true,
 	// Cyrillic forms (after lower-casing).
-	"ооо": true, "ао": true, "пао": true, "зао": true, "оао": true,
+	"ооо": true, "ао": true, "пао": true, "зао": true, "оао": true, "нао": true, "ип": true,
 }
 
 // hanSuffixes are Chinese and Japanese legal forms, dropped from the end of a
@@ -33,14 +33,26 @@ var hanSuffixes = []string{
 // Normalize returns the comparable form of a company name: Unicode
 // full-width forms folded to ASCII, Latin diacritics removed, lower case,
 // punctuation turned into spaces, runs of single letters joined ("S.A." →
-// "sa"), legal forms dropped ("Co., Ltd.", "GmbH", "有限公司", "ООО") and
-// spaces collapsed. Han characters are kept; a run of them is one word.
+// "sa"), legal forms dropped ("Co., Ltd.", "GmbH", "有限公司", "ООО",
+// "Акционерное общество") and spaces collapsed. Han characters are kept; a
+// run of them is one word. Words keep their endings: the matcher also
+// compares Russian words by their stems and Latin transliterations.
 func Normalize(s string) string {
 	return strings.Join(Tokens(s), " ")
 }
 
 // Tokens returns the words of a normalised name.
 func Tokens(s string) []string {
+	ws := parse(s)
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.text
+	}
+	return out
+}
+
+// parse returns the words of a normalised name with their forms.
+func parse(s string) []word {
 	var b strings.Builder
 	b.Grow(len(s))
 	prevHan := false
@@ -82,7 +94,7 @@ func Tokens(s string) []string {
 		}
 		words = append(words, raw[i])
 	}
-	var out []string
+	var out []word
 	for _, w := range words {
 		if isHanWord(w) {
 			w = trimHanSuffix(w)
@@ -92,12 +104,16 @@ func Tokens(s string) []string {
 		} else if legalTokens[w] {
 			continue
 		}
-		out = append(out, w)
+		out = append(out, newWord(w))
 	}
-	if len(out) == 0 && len(words) > 0 {
-		return words // a name made only of legal words: keep them
+	if len(out) == 0 {
+		// A name made only of legal words: keep them.
+		for _, w := range words {
+			out = append(out, newWord(w))
+		}
+		return out
 	}
-	return out
+	return dropLegalPhrases(out)
 }
 
 func isSingleLetter(w string) bool {

@@ -152,11 +152,15 @@ func TestNormalize(t *testing.T) {
 		{"ComNet (USA) L.L.C.", "comnet usa"},
 		{"AO Kaspersky Lab", "kaspersky lab"},
 		{"ООО «Лаборатория Касперского»", "лаборатория касперского"},
+		{"Акционерное общество «Лаборатория Касперского»", "лаборатория касперского"},
+		{"Общества с ограниченной ответственностью «Ромашка»", "ромашка"}, // a legal form in the genitive
+		{"Акционерное общество", "акционерное общество"},                  // only legal words: kept
+		{"Открытые технологии", "открытые технологии"},                    // "открытое" alone is no legal form
 		{"杭州海康威视数字技术股份有限公司", "杭州海康威视数字技术"},
 		{"中国电信集团有限公司", "中国电信"},
 		{"Huawei 华为技术有限公司", "huawei 华为技术"},
 		{"株式会社日立製作所", "株式会社日立製作所"}, // a leading legal form stays: trimmed only at the end
-		{"Co., Ltd.", "co ltd"},    // only legal words: kept
+		{"Co., Ltd.", "co ltd"}, // only legal words: kept
 		{"The Huawei & ZTE Company", "huawei zte"},
 		{"  ", ""},
 		{"Zürich Telecom GmbH & Co. KG", "zurich telecom"},
@@ -196,6 +200,13 @@ func TestMatch(t *testing.T) {
 		{"Honor", []want{{"huawei", StatusNearMiss, MethodExact, RelFormer, "a former subsidiary"}}},
 		{"China Mobile Games & Entertainment", []want{{"china-mobile-usa", StatusNearMiss, MethodContains, RelAffiliate, `contains "china mobile", a common name`}}},
 		{"Siemens AG", nil},
+		{"Касперского", []want{{"kaspersky", StatusHit, MethodExact, "entity", `but for inflection or alphabet, the name is the brand "Kaspersky"`}}},
+		{"Лабораторией Касперского", []want{{"kaspersky", StatusHit, MethodExact, "entity", `the legal name "Лаборатория Касперского"`}}},
+		{"Kasperskiy", []want{{"kaspersky", StatusHit, MethodExact, "entity", `the brand "Kaspersky"`}}},
+		{"Антивирус Касперского", []want{{"kaspersky", StatusHit, MethodContains, "entity", `contains "касперского", the brand "Kaspersky"`}}},
+		{"Касперская", []want{{"kaspersky", StatusNearMiss, MethodFuzzy, "entity", `"касперская" ≈ "kaspersky" (2 edits)`}}},
+		{"Kasperski Transport", []want{{"kaspersky", StatusNearMiss, MethodFuzzy, "entity", `"kasperski" ≈ "kaspersky" (1 edit)`}}},
+		{"Лаборатория Цифровых Технологий", nil},
 		{"", nil},
 		{"Co., Ltd.", nil},
 	}
@@ -219,6 +230,86 @@ func TestMatch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestSameWord(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"касперский", "касперского", true},
+		{"касперскому", "касперским", true},
+		{"касперский", "kaspersky", true},
+		{"kasperskiy", "kaspersky", true},
+		{"kasperskii", "kasperskogo", true},
+		{"kаspersky", "kaspersky", true}, // a Cyrillic а
+		{"лаборатория", "лабораторией", true},
+		{"лаборатории", "laboratoriya", true},
+		{"ростелеком", "ростелекома", true}, // a noun whose last letters look like an ending
+		{"газпром", "газпрому", true},
+		{"технологии", "technologies", true},
+		{"tekhnologii", "technologies", true},
+		{"касперская", "касперской", true},
+		{"касперская", "kaspersky", false}, // feminine: a woman's surname
+		{"kasperskaya", "касперского", false},
+		{"kasperski", "kaspersky", false}, // also a Polish surname
+		{"каспий", "каспер", false},
+		{"sikorsky", "kaspersky", false},
+		{"сети", "сеть", false}, // too short to stem
+		{"huawei", "хуавэй", false},
+	}
+	for _, test := range tests {
+		a, b := newWord(test.a), newWord(test.b)
+		if got := a.same(b); got != test.want {
+			t.Errorf("newWord(%q).same(%q) = %v, want %v (forms %q, %q)", test.a, test.b, got, test.want, a.forms, b.forms)
+		}
+		if got := b.same(a); got != test.want {
+			t.Errorf("newWord(%q).same(%q) = %v, want %v", test.b, test.a, got, test.want)
+		}
+	}
+}
+
+// TestTransliteratedAlias checks, on lists made up for the test, that a
+// Latin name matches its Russian forms and transliterations, and a Russian
+// name its inflected forms.
+func TestTransliteratedAlias(t *testing.T) {
+	t.Parallel()
+	l, err := New(Data{
+		Lists:   []ListInfo{{ID: "l", Name: "L", URL: "https://example.org/l"}},
+		Sources: []Source{{ID: "s", URL: "https://example.org/s", Date: "2024-01-01", Title: "S"}},
+		Entities: []Entity{{
+			ID: "pt", Name: "Positive Technologies",
+			Listings: []Listing{{List: "l", Since: "2024-01-01", Scope: "all", Source: "s"}},
+			Names:    []Name{{Name: "Позитив Текнолоджиз", Kind: KindLegal, Source: "s"}},
+		}, {
+			ID: "uvz", Name: "Uralvagonzavod",
+			Listings: []Listing{{List: "l", Since: "2024-01-01", Scope: "all", Source: "s"}},
+			Names:    []Name{{Name: "Уральский вагоностроительный завод", Kind: KindLegal, Source: "s"}},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewMatcher(l)
+	tests := []struct {
+		name, want string // want: the status of the best match, or "clear"
+	}{
+		{"Positive Tekhnologii", StatusHit},
+		{"POSITIVE TECHNOLOGIES", StatusHit},
+		{"АО «Позитив Текнолоджиз»", StatusHit},
+		{"Позитив Энерджи", "clear"},
+		{"Уральского вагоностроительного завода", StatusHit},
+		{"Уральским вагоностроительным заводом", StatusHit},
+		{"Uralskiy vagonostroitelnyy zavod", StatusHit},
+		{"Уральский завод", "clear"},
+	}
+	for _, test := range tests {
+		res := Result{Matches: m.Match(test.name)}
+		if got := res.Status(); got != test.want {
+			t.Errorf("Match(%q): status %s, want %s", test.name, got, test.want)
+		}
 	}
 }
 
@@ -259,15 +350,18 @@ func TestEvaluation(t *testing.T) {
 	}
 	m := NewMatcher(embedded(t))
 	type counts struct{ tp, fp, fn, tn int }
-	var all, holdout counts
+	var all, holdout, ru counts
 	var nearWanted, nearGot int
 	for _, row := range rows[1:] {
 		name, label, entity, note := row[0], row[1], row[2], row[3]
 		res := Result{Matches: m.Match(name)}
 		hit := res.Status() == StatusHit
 		cs := []*counts{&all}
-		if strings.HasPrefix(note, "holdout") {
+		switch {
+		case strings.HasPrefix(note, "holdout"):
 			cs = append(cs, &holdout)
+		case strings.HasPrefix(note, "ru:"):
+			cs = append(cs, &ru)
 		}
 		for _, c := range cs {
 			switch {
@@ -306,6 +400,8 @@ func TestEvaluation(t *testing.T) {
 	t.Logf("%d names: %d true hits, %d false hits, %d missed, %d true clear; precision %.3f, recall %.3f; near misses %d of %d",
 		len(rows)-1, all.tp, all.fp, all.fn, all.tn, precision, recall, nearGot, nearWanted)
 	t.Logf("holdout (%d names written after the matcher was tuned): precision %.3f, recall %.3f", holdout.tp+holdout.fp+holdout.fn+holdout.tn, hp, hr)
+	rp, rr := pr(ru)
+	t.Logf("Russian forms (%d names): precision %.3f, recall %.3f", ru.tp+ru.fp+ru.fn+ru.tn, rp, rr)
 	if precision < 0.97 || recall < 0.95 {
 		t.Errorf("precision %.3f, recall %.3f: want at least 0.97 and 0.95", precision, recall)
 	}
