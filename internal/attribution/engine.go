@@ -161,6 +161,66 @@ func (e *Engine) Key(addr netip.Addr) int {
 	return key
 }
 
+// A batchTable looks many addresses up at once, as
+// snapshot.Table.LookupKeys does: the key and prefix of LookupKey for
+// each, key -1 when the table knows nothing of it.
+type batchTable interface {
+	LookupKeys(addrs []netip.Addr, prefixes []netip.Prefix, keys []int)
+}
+
+// batch is how many addresses AttributeMany looks up together.
+const batch = 64
+
+// scratch is AttributeMany's working space, pooled: the look-up goes
+// through an interface, so arrays on the stack would escape anyway.
+type scratch struct {
+	prefixes [batch]netip.Prefix
+	keys     [batch]int
+	vs       [batch]*verdict
+}
+
+var manyScratch = sync.Pool{New: func() any { return new(scratch) }}
+
+// AttributeMany stores the record of addrs[i] in out[i], as Attribute
+// would. For a route table that looks addresses up in batches (the
+// snapshot), the look-ups of different addresses overlap, which makes it
+// several times faster per address than calling Attribute for each.
+func (e *Engine) AttributeMany(addrs []netip.Addr, out []Record) {
+	bt, ok := e.routes.(batchTable)
+	if !ok || e.catalog != nil && e.catalog.HasRanges() {
+		for i, a := range addrs {
+			out[i] = e.Attribute(a)
+		}
+		return
+	}
+	sc := manyScratch.Get().(*scratch)
+	defer manyScratch.Put(sc)
+	prefixes, keys, vs := &sc.prefixes, &sc.keys, &sc.vs
+	for base := 0; base < len(addrs); base += batch {
+		part := addrs[base:min(base+batch, len(addrs))]
+		bt.LookupKeys(part, prefixes[:len(part)], keys[:len(part)])
+		for i := range part {
+			if k := keys[i]; k >= 0 && k < len(e.cache) {
+				vs[i] = e.cache[k].Load()
+			} else {
+				vs[i] = nil
+			}
+		}
+		for i, a := range part {
+			switch {
+			case keys[i] < 0:
+				out[base+i] = Record{IP: a.Unmap(), Confidence: ConfidenceNone}
+			case vs[i] != nil:
+				r := Record{IP: a.Unmap(), Prefix: prefixes[i]}
+				vs[i].fill(&r)
+				out[base+i] = r
+			default: // a verdict not made yet, or a key past the dense range
+				out[base+i] = e.Attribute(a)
+			}
+		}
+	}
+}
+
 // find returns the verdict and prefix of an address, taking the key-only
 // path when the verdict of the key is already cached.
 func (e *Engine) find(addr netip.Addr) (*verdict, netip.Prefix, int, bool) {

@@ -90,6 +90,40 @@ func (t *V4) Find(a uint32) int {
 	return lo
 }
 
+// FindMany stores in out[i] the index of the segment that holds as[i]. It
+// does each step of Find for a group of addresses before the next step,
+// so that the cache misses of different addresses overlap.
+func (t *V4) FindMany(as []uint32, out []int32) {
+	const group = 64
+	var his [group]int32
+	for len(as) > 0 {
+		g := as[:min(group, len(as))]
+		o := out[:len(g)]
+		for i, a := range g {
+			h := a >> (32 - v4Bits)
+			o[i], his[i] = int32(t.l1[h]), int32(t.l1[h+1])
+		}
+		// Binary searches in lockstep: one step of each, then the next.
+		for active := true; active; {
+			active = false
+			for i, a := range g {
+				lo, hi := o[i], his[i]
+				if lo >= hi {
+					continue
+				}
+				active = true
+				m := int32(uint32(lo+hi+1) >> 1)
+				if t.starts[m] <= a {
+					o[i] = m
+				} else {
+					his[i] = m - 1
+				}
+			}
+		}
+		as, out = as[len(g):], out[len(g):]
+	}
+}
+
 // Lookup returns the value of the segment that holds a.
 func (t *V4) Lookup(a uint32) uint32 { return t.vals[t.Find(a)] }
 

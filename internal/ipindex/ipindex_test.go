@@ -1014,3 +1014,50 @@ func TestSortU128(t *testing.T) {
 		t.Errorf("SortU128 mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestFindMany checks V4.FindMany against Find on random tables, including
+// buckets crowded with segments, and inputs of every length around the
+// group size.
+func TestFindMany(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, nseg := range []int{1, 10, 5000, 200_000} {
+		set := map[uint32]bool{0: true}
+		for len(set) < nseg {
+			v := rng.Uint32()
+			if rng.IntN(3) == 0 {
+				v = 0x0a000000 | rng.Uint32N(1<<12) // crowded: many segments in one bucket
+			}
+			set[v] = true
+		}
+		starts := make([]uint32, 0, len(set))
+		for s := range set {
+			starts = append(starts, s)
+		}
+		slices.Sort(starts)
+		vals := make([]uint32, len(starts))
+		for i := range vals {
+			vals[i] = uint32(i + 1)
+		}
+		v4, err := ipindex.NewV4(starts, vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{0, 1, 63, 64, 65, 200} {
+			as := make([]uint32, n)
+			for i := range as {
+				as[i] = rng.Uint32()
+				if i%4 == 0 && len(starts) > 0 {
+					as[i] = starts[rng.IntN(len(starts))] + rng.Uint32N(2) // on and just past a start
+				}
+			}
+			got := make([]int32, n)
+			v4.FindMany(as, got)
+			for i, a := range as {
+				if want := v4.Find(a); int(got[i]) != want {
+					t.Fatalf("%d segments: FindMany(%d)[%d] = %d, Find = %d", nseg, a, i, got[i], want)
+				}
+			}
+		}
+	}
+}

@@ -273,12 +273,20 @@ func use(tb *snapshot.Table) (err error) {
 		}
 	}()
 	look := func() error {
-		for _, a := range probe {
+		prefixes, keys := make([]netip.Prefix, len(probe)), make([]int, len(probe))
+		tb.LookupKeys(probe, prefixes, keys)
+		for i, a := range probe {
 			_, k, ok := tb.Lookup(a)
-			_, k2, ok2 := tb.LookupKey(a)
+			p2, k2, ok2 := tb.LookupKey(a)
 			k3, ok3 := tb.RouteKey(a)
 			if k2 != k || k3 != k || ok2 != ok || ok3 != ok {
 				return fmt.Errorf("%s: Lookup key %d %v, LookupKey %d %v, RouteKey %d %v", a, k, ok, k2, ok2, k3, ok3)
+			}
+			if !ok2 {
+				k2 = -1
+			}
+			if keys[i] != k2 || prefixes[i] != p2 {
+				return fmt.Errorf("%s: LookupKeys %v %d, LookupKey %v %d", a, prefixes[i], keys[i], p2, k2)
 			}
 		}
 		return nil

@@ -175,6 +175,54 @@ func (t *Table) RouteKey(addr netip.Addr) (int, bool) {
 	return int(key), ok
 }
 
+// LookupKeys is LookupKey for many addresses at once: it stores the
+// prefix and key of addrs[i] in prefixes[i] and keys[i], -1 for an address
+// the table knows nothing of. With the IPv4 table expanded, each stage of
+// the look-up is done for all the IPv4 addresses before the next, so that
+// their cache misses overlap instead of queueing one behind the other.
+func (t *Table) LookupKeys(addrs []netip.Addr, prefixes []netip.Prefix, keys []int) {
+	const batch = 64
+	var idx [batch]int32
+	var a32 [batch]uint32
+	f := &t.fam[0]
+	staged := t.feeds.nSets <= 1 && f.ready(t)
+	for base := 0; base < len(addrs); base += batch {
+		part := addrs[base:min(base+batch, len(addrs))]
+		n := 0
+		for i, a := range part {
+			a = a.Unmap()
+			if !staged || !a.Is4() {
+				p, k, ok := t.LookupKey(a)
+				if !ok {
+					k = -1
+				}
+				prefixes[base+i], keys[base+i] = p, k
+				continue
+			}
+			keys[base+i] = -2 // staged below
+			a32[n] = ipindex.AddrU32(a)
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		f.v4.FindMany(a32[:n], idx[:n])
+		j := 0
+		for i := range part {
+			if keys[base+i] != -2 {
+				continue
+			}
+			sg := &f.seg4[idx[j]]
+			if sg.val == 0 {
+				prefixes[base+i], keys[base+i] = netip.Prefix{}, -1
+			} else {
+				prefixes[base+i], keys[base+i] = ipindex.LargestPrefix4(a32[j], sg.first, sg.last), int(sg.val)
+			}
+			j++
+		}
+	}
+}
+
 // route finds the routing segment of addr: its tuple and prefix.
 func (t *Table) route(addr netip.Addr) (uint32, netip.Prefix, bool) {
 	var key uint32
