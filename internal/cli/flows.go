@@ -70,7 +70,8 @@ Flags:
   --format NAME    read every input as this format instead of detecting it
   --parallel N     read a large Zeek log (TSV or JSON, not compressed) on N
                    goroutines, each part with its own parser and
-                   aggregator (default: the number of CPUs; 1 reads in one
+                   aggregator, so N times the memory of the remotes
+                   (default: the number of CPUs, at most 4; 1 reads in one
                    piece); the output is the same
   --sampling-rate N
                    multiply the bytes and packets of every record by N,
@@ -161,7 +162,7 @@ func runFlows(e *env, args []string) error {
 	o.register(fs)
 	format := fs.String("format", "", "")
 	rate := fs.Uint64("sampling-rate", 1, "")
-	workers := fs.Int("parallel", runtime.GOMAXPROCS(0), "")
+	workers := fs.Int("parallel", min(runtime.GOMAXPROCS(0), maxDefaultParallel), "")
 	var pf policyFlags
 	pf.register(fs)
 	pos, err := parseFlags(fs, args)
@@ -294,6 +295,10 @@ func runFlows(e *env, args []string) error {
 	}
 	return polErr
 }
+
+// maxDefaultParallel caps the default of --parallel: each part holds its
+// own remote addresses, so memory grows with the parts.
+const maxDefaultParallel = 4
 
 // minParallel is the smallest file flows reads in parts; 0 means
 // flowfile.DefaultMinParallel. Tests lower it.
