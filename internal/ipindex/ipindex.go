@@ -283,33 +283,36 @@ func LargestPrefix4(a, first, last uint32) netip.Prefix {
 // LargestPrefix6 returns the largest CIDR block that holds a and lies within
 // [first, last], which must hold a.
 func LargestPrefix6(a, first, last U128) netip.Prefix {
-	lo, hi := 0, 128
-	for lo < hi {
-		m := (lo + hi) / 2
-		l, h := maskU128(a, m)
-		if !l.Less(first) && !last.Less(h) {
-			hi = m
-		} else {
-			lo = m + 1
-		}
+	// As LargestPrefix4: the block of 2^h addresses around a must hold
+	// neither first-1 nor last+1.
+	h := 128
+	if first != (U128{}) {
+		h = min(h, len128(xor128(a, dec128(first)))-1)
 	}
-	return netip.PrefixFrom(U128Addr(a), lo).Masked()
+	if last != (U128{^uint64(0), ^uint64(0)}) {
+		h = min(h, len128(xor128(a, inc128(last)))-1)
+	}
+	return netip.PrefixFrom(U128Addr(a), 128-h).Masked()
 }
 
-// maskU128 returns the first and last address of the /n block holding a.
-func maskU128(a U128, n int) (lo, hi U128) {
-	switch {
-	case n == 0:
-		return U128{}, U128{^uint64(0), ^uint64(0)}
-	case n < 64:
-		m := ^uint64(0) << (64 - n)
-		return U128{a.Hi & m, 0}, U128{a.Hi | ^m, ^uint64(0)}
-	case n == 64:
-		return U128{a.Hi, 0}, U128{a.Hi, ^uint64(0)}
-	default:
-		m := ^uint64(0) << (128 - n)
-		return U128{a.Hi, a.Lo & m}, U128{a.Hi, a.Lo | ^m}
+func xor128(a, b U128) U128 { return U128{a.Hi ^ b.Hi, a.Lo ^ b.Lo} }
+
+func dec128(a U128) U128 {
+	lo, borrow := bits.Sub64(a.Lo, 1, 0)
+	return U128{a.Hi - borrow, lo}
+}
+
+func inc128(a U128) U128 {
+	lo, carry := bits.Add64(a.Lo, 1, 0)
+	return U128{a.Hi + carry, lo}
+}
+
+// len128 returns the number of bits needed to write a.
+func len128(a U128) int {
+	if a.Hi != 0 {
+		return 64 + bits.Len64(a.Hi)
 	}
+	return bits.Len64(a.Lo)
 }
 
 // SortU128 sorts numbers in increasing order.

@@ -1061,3 +1061,76 @@ func TestFindMany(t *testing.T) {
 		}
 	}
 }
+
+// TestLargestPrefix6Random checks LargestPrefix6 against trying every
+// prefix length, on random ranges, narrow and wide, across the 64-bit
+// halves.
+func TestLargestPrefix6Random(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(6, 6))
+	u := func(a netip.Addr) ipindex.U128 { return ipindex.AddrU128(a) }
+	for range 50_000 {
+		var first, last ipindex.U128
+		switch rng.IntN(4) {
+		case 0: // narrow, in the low half
+			first = ipindex.U128{Hi: rng.Uint64(), Lo: rng.Uint64()}
+			last = first
+			last.Lo += rng.Uint64N(1 << rng.IntN(40))
+			if last.Lo < first.Lo {
+				last.Lo = ^uint64(0)
+			}
+		case 1: // wide, in the high half
+			first = ipindex.U128{Hi: rng.Uint64()}
+			last = ipindex.U128{Hi: first.Hi + rng.Uint64N(1<<rng.IntN(40)), Lo: ^uint64(0)}
+			if last.Hi < first.Hi {
+				last.Hi = ^uint64(0)
+			}
+		case 2: // from zero, or to the end
+			first, last = ipindex.U128{}, ipindex.U128{Hi: rng.Uint64(), Lo: rng.Uint64()}
+			if rng.IntN(2) == 0 {
+				first, last = last, ipindex.U128{Hi: ^uint64(0), Lo: ^uint64(0)}
+			}
+		default:
+			first = ipindex.U128{Hi: rng.Uint64(), Lo: rng.Uint64()}
+			last = ipindex.U128{Hi: rng.Uint64(), Lo: rng.Uint64()}
+			if last.Less(first) {
+				first, last = last, first
+			}
+		}
+		// An address in the range: first, last, or in between.
+		a := first
+		switch rng.IntN(3) {
+		case 1:
+			a = last
+		case 2:
+			if d := last.Lo - first.Lo; first.Hi == last.Hi && d == ^uint64(0) {
+				a.Lo = rng.Uint64()
+			} else if first.Hi == last.Hi {
+				a.Lo = first.Lo + rng.Uint64N(d+1)
+			} else if first.Hi+1 < last.Hi {
+				a = ipindex.U128{Hi: first.Hi + 1 + rng.Uint64N(last.Hi-first.Hi-1), Lo: rng.Uint64()}
+			}
+		}
+		var want netip.Prefix
+		for n := 0; n <= 128; n++ {
+			p := netip.PrefixFrom(ipindex.U128Addr(a), n).Masked()
+			lo := u(p.Addr())
+			hi := lo
+			if n < 64 {
+				hi = ipindex.U128{Hi: lo.Hi | ^uint64(0)>>n, Lo: ^uint64(0)}
+			} else {
+				hi.Lo |= ^uint64(0) >> (n - 64)
+				if n == 128 {
+					hi.Lo = lo.Lo
+				}
+			}
+			if !lo.Less(first) && !last.Less(hi) {
+				want = p
+				break
+			}
+		}
+		if got := ipindex.LargestPrefix6(a, first, last); got != want {
+			t.Fatalf("LargestPrefix6(%v, %v, %v) = %v, want %v", ipindex.U128Addr(a), ipindex.U128Addr(first), ipindex.U128Addr(last), got, want)
+		}
+	}
+}
