@@ -77,12 +77,35 @@ const DefaultMaxLine = 1 << 20
 // read, never held whole.
 type Scanner struct {
 	r      *bufio.Reader
+	nul    *nulWatch // the source of r
+	pos    int64     // offset of the next line in the input
 	p      Parser
 	t      *Tally
 	f      *FileStats
 	line   int64
 	err    error
 	closed bool
+}
+
+// nulWatch notes where the first NUL byte of its source is, as the data
+// goes by in large reads, so that lines read before it (nearly all of
+// them: text logs have none) need not be searched for one each.
+type nulWatch struct {
+	r     io.Reader
+	off   int64 // bytes read so far
+	first int64 // offset of the first NUL, -1 while none was seen
+}
+
+// Read implements io.Reader.
+func (w *nulWatch) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if w.first < 0 {
+		if i := bytes.IndexByte(p[:n], 0); i >= 0 {
+			w.first = w.off + int64(i)
+		}
+	}
+	w.off += int64(n)
+	return n, err
 }
 
 // NewScanner returns a scanner of r that parses lines with p and accounts for
@@ -92,7 +115,8 @@ func NewScanner(r io.Reader, p Parser, t *Tally, f *FileStats, maxLine int) *Sca
 	if maxLine <= 0 {
 		maxLine = DefaultMaxLine
 	}
-	return &Scanner{r: bufio.NewReaderSize(r, max(maxLine, 16)), p: p, t: t, f: f}
+	w := &nulWatch{r: r, first: -1}
+	return &Scanner{r: bufio.NewReaderSize(w, max(maxLine, 16)), nul: w, p: p, t: t, f: f}
 }
 
 // Line returns the number of the line last read.
@@ -110,6 +134,8 @@ func (s *Scanner) Scan(rec *Record) bool {
 	}
 	for {
 		line, err := s.r.ReadSlice('\n')
+		start := s.pos
+		s.pos += int64(len(line))
 		if err != nil && errors.Is(err, bufio.ErrBufferFull) {
 			s.line++
 			s.f.Lines++
@@ -117,6 +143,7 @@ func (s *Scanner) Scan(rec *Record) bool {
 			for errors.Is(err, bufio.ErrBufferFull) {
 				line, err = s.r.ReadSlice('\n')
 				n += int64(len(line))
+				s.pos += int64(len(line))
 			}
 			s.t.Skip(s.f, s.line, &LineError{Reason: ReasonLongLine, Detail: fmt.Sprintf("%d bytes or more, the limit is %d", n, s.r.Size())})
 			if err != nil {
@@ -135,7 +162,9 @@ func (s *Scanner) Scan(rec *Record) bool {
 		if len(line) > 0 && line[len(line)-1] == '\r' {
 			line = line[:len(line)-1]
 		}
-		if bytes.IndexByte(line, 0) >= 0 {
+		// Every byte of the line has gone through the watch: if its first
+		// NUL is past the line (or none was seen), the line has none.
+		if first := s.nul.first; first >= 0 && first < s.pos && (first >= start || bytes.IndexByte(line, 0) >= 0) {
 			s.t.Skip(s.f, s.line, &LineError{Reason: ReasonBinary, Detail: "a NUL byte in the line"})
 		} else if ok, perr := s.p.Parse(line, rec); ok {
 			s.f.Records++

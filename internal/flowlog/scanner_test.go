@@ -143,3 +143,50 @@ func TestTallyPositions(t *testing.T) {
 		t.Errorf("accounting = %+v", a)
 	}
 }
+
+// TestScannerNUL checks that lines with a NUL byte are skipped as binary
+// and the others read, wherever the NULs are: none, in the first line, in
+// lines after the first NUL, across the reads of a small buffer, in a line
+// too long to keep, and in a line's carriage return position.
+func TestScannerNUL(t *testing.T) {
+	t.Parallel()
+	good := "10.0.0.1 47.88.1.1 5\n"
+	for _, tc := range []struct {
+		name string
+		in   string
+	}{
+		{"none", strings.Repeat(good, 50)},
+		{"first line", "10.0.0.1\x00 47.88.1.1 5\n" + strings.Repeat(good, 30)},
+		{"several", strings.Repeat(good, 7) + "a\x00b\n" + strings.Repeat(good, 9) + "\x00\n" + strings.Repeat(good, 11) + "x y \x00\n" + strings.Repeat(good, 5)},
+		{"last byte", strings.Repeat(good, 20) + "10.0.0.1 47.88.1.1 5\x00"},
+		{"before the newline", strings.Repeat(good, 20) + "10.0.0.1 47.88.1.1 5\x00\r\n" + good},
+		{"long line", strings.Repeat(good, 3) + strings.Repeat("z", 200) + "\x00" + strings.Repeat("z", 200) + "\n" + strings.Repeat(good, 3) + "q\x00\n" + good},
+	} {
+		for _, maxLine := range []int{64, 0} {
+			recs, acct, err := scanAll(t, strings.NewReader(tc.in), maxLine)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The reference: each line checked on its own.
+			wantRecs, wantBinary := 0, 0
+			for l := range strings.SplitSeq(strings.TrimSuffix(tc.in, "\n"), "\n") {
+				switch {
+				case maxLine > 0 && len(l)+1 > maxLine:
+				case strings.Contains(l, "\x00"):
+					wantBinary++
+				case strings.TrimSuffix(l, "\r") == strings.TrimSuffix(good, "\n"):
+					wantRecs++
+				}
+			}
+			binary := int64(0)
+			for _, r := range acct.Skips {
+				if r.Reason == ReasonBinary {
+					binary = r.Count
+				}
+			}
+			if len(recs) != wantRecs || binary != int64(wantBinary) {
+				t.Errorf("%s, maxLine %d: %d records, %d binary lines; want %d and %d (skips %+v)", tc.name, maxLine, len(recs), binary, wantRecs, wantBinary, acct.Skips)
+			}
+		}
+	}
+}
