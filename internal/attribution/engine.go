@@ -368,12 +368,66 @@ func (e *Engine) AppendJSONKey(b []byte, addr netip.Addr) ([]byte, int) {
 	if !ok {
 		return append(b, `,"confidence":"none"}`...), -1
 	}
+	return v.appendJSON(b, prefix), key
+}
+
+// appendJSON appends the rest of a record after its "ip": the prefix, if
+// valid, and the verdict's tail.
+func (v *verdict) appendJSON(b []byte, prefix netip.Prefix) []byte {
 	if prefix.IsValid() {
 		b = append(b, `,"prefix":"`...)
 		b = prefix.AppendTo(b)
 		b = append(b, '"')
 	}
-	return append(b, v.jsonTail()...), key
+	return append(b, v.jsonTail()...)
+}
+
+// AppendJSONMany appends to b the JSON record of each address of addrs, one
+// after the other, as AppendJSONKey does for each, and stores the end of
+// record i in the returned buffer in ends[i] and its key in keys[i]. The
+// look-ups are batched as in AttributeMany.
+func (e *Engine) AppendJSONMany(b []byte, addrs []netip.Addr, ends, keys []int) []byte {
+	bt, ok := e.routes.(batchTable)
+	if !ok || e.catalog != nil && e.catalog.HasRanges() {
+		for i, a := range addrs {
+			b, keys[i] = e.AppendJSONKey(b, a)
+			ends[i] = len(b)
+		}
+		return b
+	}
+	sc := manyScratch.Get().(*scratch)
+	defer manyScratch.Put(sc)
+	prefixes, ks, vs := &sc.prefixes, &sc.keys, &sc.vs
+	for base := 0; base < len(addrs); base += batch {
+		part := addrs[base:min(base+batch, len(addrs))]
+		bt.LookupKeys(part, prefixes[:len(part)], ks[:len(part)])
+		for i := range part {
+			if k := ks[i]; k >= 0 && k < len(e.cache) {
+				vs[i] = e.cache[k].Load()
+			} else {
+				vs[i] = nil
+			}
+		}
+		for i, a := range part {
+			switch {
+			case ks[i] < 0:
+				b = append(b, `{"ip":"`...)
+				b = a.Unmap().AppendTo(b)
+				b = append(b, `","confidence":"none"}`...)
+				keys[base+i] = -1
+			case vs[i] != nil:
+				b = append(b, `{"ip":"`...)
+				b = a.Unmap().AppendTo(b)
+				b = append(b, '"')
+				b = vs[i].appendJSON(b, prefixes[i])
+				keys[base+i] = ks[i]
+			default: // a verdict not made yet, or a key past the dense range
+				b, keys[base+i] = e.AppendJSONKey(b, a)
+			}
+			ends[base+i] = len(b)
+		}
+	}
+	return b
 }
 
 func (v *verdict) fill(r *Record) {

@@ -205,6 +205,16 @@ func TestAttributeMany(t *testing.T) {
 				t.Fatalf("%s: AttributeMany(%s) =\n%s\nAttribute gives\n%s", stage, a, got[i].AppendJSON(nil), want.AppendJSON(nil))
 			}
 		}
+		ends, keys := make([]int, len(addrs)), make([]int, len(addrs))
+		b := eng.AppendJSONMany(nil, addrs, ends, keys)
+		start := 0
+		for i, a := range addrs {
+			want, wantKey := eng.AppendJSONKey(nil, a)
+			if got := b[start:ends[i]]; string(got) != string(want) || keys[i] != wantKey {
+				t.Fatalf("%s: AppendJSONMany(%s) = %s, key %d\nAppendJSONKey gives %s, key %d", stage, a, got, keys[i], want, wantKey)
+			}
+			start = ends[i]
+		}
 	}
 	check("lazy") // the first look-ups decode blocks; the rest expand the table
 	if err := tb.Expand(); err != nil {
@@ -214,6 +224,10 @@ func TestAttributeMany(t *testing.T) {
 	fresh := attribution.NewEngine(tb, eng.Catalog(), attribution.SourceLabels{})
 	eng = fresh
 	check("expanded, verdicts not cached") // AttributeMany first
+	eng = attribution.NewEngine(tb, eng.Catalog(), attribution.SourceLabels{})
+	ends, keys := make([]int, len(addrs)), make([]int, len(addrs))
+	eng.AppendJSONMany(nil, addrs, ends, keys)
+	check("expanded, verdicts made by AppendJSONMany")
 }
 
 // BenchmarkAttributeMany is BenchmarkAttribute through AttributeMany, 64
@@ -235,4 +249,56 @@ func BenchmarkAttributeMany(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/addr")
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds()/1e6, "Maddr/s")
+}
+
+// TestIPJSONBatches checks that "ip --json", which attributes addresses in
+// batches, writes one record per input line in input order, error records
+// in place, with and without a policy, across batch boundaries.
+func TestIPJSONBatches(t *testing.T) {
+	var df dataFlags
+	eng, _, err := df.engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	var in bytes.Buffer
+	var want []string
+	for i := range 1000 {
+		if i%97 == 0 {
+			in.WriteString("not-an-address\n")
+			want = append(want, "error")
+			continue
+		}
+		a := ipindex.U32Addr(rng.Uint32())
+		if i%5 == 0 {
+			a = ipindex.U128Addr(ipindex.U128{Hi: uint64(0x2000+rng.IntN(0xc00))<<48 | rng.Uint64()>>16, Lo: rng.Uint64()})
+		}
+		in.WriteString(a.String() + "\n")
+		rec, _ := eng.AppendJSONKey(nil, a)
+		want = append(want, string(rec))
+	}
+	for _, args := range [][]string{{"ip", "--json"}, {"ip", "--json", "--policy", "us-icts"}} {
+		var stdout, stderr bytes.Buffer
+		Run(context.Background(), args, bytes.NewReader(in.Bytes()), &stdout, &stderr)
+		lines := bytes.Split(bytes.TrimSuffix(stdout.Bytes(), []byte("\n")), []byte("\n"))
+		if len(lines) != len(want) {
+			t.Fatalf("%v: %d lines, want %d", args, len(lines), len(want))
+		}
+		for i, l := range lines {
+			switch {
+			case want[i] == "error":
+				if !bytes.Contains(l, []byte(`"error":`)) {
+					t.Fatalf("%v: line %d = %s, want an error record", args, i+1, l)
+				}
+			case len(args) == 2:
+				if string(l) != want[i] {
+					t.Fatalf("%v: line %d = %s, want %s", args, i+1, l, want[i])
+				}
+			default: // with findings: the record, then its findings
+				if !bytes.HasPrefix(l, []byte(want[i][:len(want[i])-1])) {
+					t.Fatalf("%v: line %d = %s, want it to start with %s", args, i+1, l, want[i])
+				}
+			}
+		}
+	}
 }

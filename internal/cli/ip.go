@@ -133,6 +133,7 @@ func runIP(e *env, args []string) error {
 			return err
 		}
 	}
+	p.flush()
 	if p.pol != nil {
 		if err := p.pol.finish(p); err != nil {
 			w.Flush()
@@ -162,7 +163,17 @@ type ipPrinter struct {
 	invalid int
 	blocks  int
 	pol     *ipPolicy // nil without --policy
+
+	// JSON records are made in batches (see flush): the addresses waiting,
+	// and the ends and keys of their records.
+	pending    []netip.Addr
+	ends, keys [ipBatch]int
+	rec        []byte // one record and its findings
 }
+
+// ipBatch is how many addresses ip --json attributes together: their
+// look-ups overlap (attribution.Engine.AppendJSONMany).
+const ipBatch = 64
 
 // stream reads addresses from r line by line. Output is flushed whenever no
 // more input is buffered, so that a slow producer sees results at once.
@@ -171,6 +182,7 @@ func (p *ipPrinter) stream(e *env, r io.Reader) error {
 	lineNo := 0
 	for {
 		if err := e.ctx.Err(); err != nil {
+			p.flush()
 			return err
 		}
 		line, err := br.ReadSlice('\n')
@@ -183,9 +195,11 @@ func (p *ipPrinter) stream(e *env, r io.Reader) error {
 			p.n++
 			p.fail(fmt.Sprintf("line %d", lineNo), "line too long to be an address", lineNo)
 			if err != nil && err != io.EOF {
+				p.flush()
 				return fmt.Errorf("read: %w", err)
 			}
 			if err == io.EOF {
+				p.flush()
 				return nil
 			}
 			continue
@@ -195,12 +209,15 @@ func (p *ipPrinter) stream(e *env, r io.Reader) error {
 			p.lineBytes(line, lineNo)
 		}
 		if err == io.EOF {
+			p.flush()
 			return nil
 		}
 		if err != nil {
+			p.flush()
 			return fmt.Errorf("read: %w", err)
 		}
 		if br.Buffered() == 0 {
+			p.flush()
 			if err := p.w.Flush(); err != nil {
 				return fmt.Errorf("write: %w", err)
 			}
@@ -235,7 +252,32 @@ func (p *ipPrinter) line(s string, lineNo int) {
 	p.addr(a)
 }
 
+// flush writes the JSON records of the addresses waiting, in order.
+func (p *ipPrinter) flush() {
+	if len(p.pending) == 0 {
+		return
+	}
+	n := len(p.pending)
+	b := p.eng.AppendJSONMany(p.buf[:0], p.pending, p.ends[:n], p.keys[:n])
+	start := 0
+	for i, a := range p.pending {
+		rec := b[start:p.ends[i]]
+		start = p.ends[i]
+		if p.pol != nil {
+			r := p.pol.appendJSON(append(p.rec[:0], rec...), a, p.keys[i])
+			p.rec = append(r, '\n')
+			p.w.Write(p.rec)
+			continue
+		}
+		p.w.Write(rec)
+		p.w.WriteByte('\n')
+	}
+	p.buf = b
+	p.pending = p.pending[:0]
+}
+
 func (p *ipPrinter) fail(input, msg string, lineNo int) {
+	p.flush()
 	p.invalid++
 	switch p.mode {
 	case outJSON:
@@ -266,13 +308,9 @@ func (p *ipPrinter) fail(input, msg string, lineNo int) {
 func (p *ipPrinter) addr(a netip.Addr) {
 	switch p.mode {
 	case outJSON:
-		b, key := p.eng.AppendJSONKey(p.buf[:0], a)
-		if p.pol != nil {
-			b = p.pol.appendJSON(b, a, key)
+		if p.pending = append(p.pending, a); len(p.pending) == ipBatch {
+			p.flush()
 		}
-		b = append(b, '\n')
-		p.buf = b
-		p.w.Write(b)
 	case outSARIF:
 		_, p.buf = p.pol.findings(p.eng, a, p.buf)
 	case outBrief:
