@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
-	"math/bits"
 	"net/netip"
 	"os"
 	"runtime"
@@ -218,7 +216,7 @@ func runFlows(e *env, args []string) error {
 	add := func(w int, rec *flowlog.Record) { aggs[w].Add(rec) }
 	if *rate > 1 {
 		add = func(w int, rec *flowlog.Record) {
-			scaleRecord(rec, *rate)
+			rec.Scale(*rate)
 			aggs[w].Add(rec)
 		}
 	}
@@ -303,18 +301,6 @@ const maxDefaultParallel = 4
 // minParallel is the smallest file flows reads in parts; 0 means
 // flowfile.DefaultMinParallel. Tests lower it.
 var minParallel int64
-
-// scaleRecord multiplies the bytes and packets of rec by a sampling rate,
-// saturating.
-func scaleRecord(rec *flowlog.Record, rate uint64) {
-	for _, c := range [...]*uint64{&rec.SrcBytes, &rec.DstBytes, &rec.UnsplitBytes, &rec.SrcPackets, &rec.DstPackets, &rec.UnsplitPackets} {
-		hi, lo := bits.Mul64(*c, rate)
-		if hi != 0 {
-			lo = math.MaxUint64
-		}
-		*c = lo
-	}
-}
 
 func countOf(s []string, v string) int {
 	n := 0

@@ -2,6 +2,7 @@ package flowlog
 
 import (
 	"bytes"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -266,5 +267,16 @@ func TestParseAllocs(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("parsing allocates %v times", n)
+	}
+}
+
+// TestRecordScale checks that Scale multiplies every counter and
+// saturates instead of wrapping.
+func TestRecordScale(t *testing.T) {
+	r := Record{SrcBytes: 10, DstBytes: 1 << 62, UnsplitBytes: 3, SrcPackets: 1, DstPackets: 0, UnsplitPackets: 7}
+	r.Scale(4)
+	want := Record{SrcBytes: 40, DstBytes: math.MaxUint64, UnsplitBytes: 12, SrcPackets: 4, DstPackets: 0, UnsplitPackets: 28}
+	if r != want {
+		t.Errorf("Scale(4) = %+v, want %+v", r, want)
 	}
 }

@@ -1,6 +1,8 @@
 package flowlog
 
 import (
+	"math"
+	"math/bits"
 	"net/netip"
 	"strconv"
 	"time"
@@ -46,6 +48,18 @@ func (r *Record) Bytes() uint64 { return r.SrcBytes + r.DstBytes + r.UnsplitByte
 
 // Packets returns the record's packets in both directions.
 func (r *Record) Packets() uint64 { return r.SrcPackets + r.DstPackets + r.UnsplitPackets }
+
+// Scale multiplies the record's bytes and packets by a sampling rate (the
+// record counts 1 in rate packets), saturating at the largest uint64.
+func (r *Record) Scale(rate uint64) {
+	for _, c := range [...]*uint64{&r.SrcBytes, &r.DstBytes, &r.UnsplitBytes, &r.SrcPackets, &r.DstPackets, &r.UnsplitPackets} {
+		hi, lo := bits.Mul64(*c, rate)
+		if hi != 0 {
+			lo = math.MaxUint64
+		}
+		*c = lo
+	}
+}
 
 // IP protocol numbers the readers name.
 const (

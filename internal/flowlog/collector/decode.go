@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"net/netip"
 	"slices"
 	"sync"
@@ -607,16 +606,5 @@ func (d *decoder) scale(rec *flowlog.Record, announced uint32) {
 	if rate == 1 {
 		return
 	}
-	for _, c := range [...]*uint64{&rec.SrcBytes, &rec.DstBytes, &rec.UnsplitBytes, &rec.SrcPackets, &rec.DstPackets, &rec.UnsplitPackets} {
-		*c = mulSat(*c, rate)
-	}
-}
-
-// mulSat returns v*r, or the largest uint64 if that overflows.
-func mulSat(v uint64, r uint32) uint64 {
-	hi, lo := bits.Mul64(v, uint64(r))
-	if hi != 0 {
-		return math.MaxUint64
-	}
-	return lo
+	rec.Scale(uint64(rate))
 }
