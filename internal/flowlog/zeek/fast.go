@@ -313,11 +313,12 @@ func scanCountSlow(line []byte, i int) (uint64, int, bool) {
 	return scanUint(line, i)
 }
 
-// tabMask returns a mask with the high bit of each byte of x that is a tab
-// set, and no other bit.
-func tabMask(x uint64) uint64 {
-	x ^= tabs
-	return ^((x&lo7 + lo7) | x | lo7)
+// byteMask returns a mask with the high bit of each byte of x that is c
+// set, and no other bit. It is exact for every byte: no carry crosses from
+// one byte to the next.
+func byteMask(x uint64, c byte) uint64 {
+	y := x ^ uint64(c)*ones
+	return ^((y&lo7 + lo7) | y | lo7)
 }
 
 const lo7 = 0x7f7f7f7f7f7f7f7f
@@ -326,7 +327,7 @@ const lo7 = 0x7f7f7f7f7f7f7f7f
 // starts at i, or -1 if the line has too few.
 func skipColumns(line []byte, i, k int) int {
 	for ; i+8 <= len(line); i += 8 {
-		t := tabMask(binary.LittleEndian.Uint64(line[i:]))
+		t := byteMask(binary.LittleEndian.Uint64(line[i:]), '\t')
 		c := bits.OnesCount64(t)
 		if c < k {
 			k -= c
@@ -351,7 +352,7 @@ func skipColumns(line []byte, i, k int) int {
 func countTabs(b []byte) int {
 	c, i := 0, 0
 	for ; i+8 <= len(b); i += 8 {
-		c += bits.OnesCount64(tabMask(binary.LittleEndian.Uint64(b[i:])))
+		c += bits.OnesCount64(byteMask(binary.LittleEndian.Uint64(b[i:]), '\t'))
 	}
 	for ; i < len(b); i++ {
 		if b[i] == '\t' {
@@ -411,74 +412,69 @@ func value8(d uint64, n int) uint64 {
 }
 
 // scanUint reads the decimal digits at i: their value and the index after
-// them. It fails without a digit or with more than 19.
+// them. It fails without a digit or with more than 19. It reads eight
+// digits at a time, also near the end of the line (see load8).
 func scanUint(line []byte, i int) (uint64, int, bool) {
-	if i+8 <= len(line) {
-		n, d := digits(binary.LittleEndian.Uint64(line[i:]))
-		switch {
-		case n == 0:
-			return 0, i, false
-		case n < 8:
-			return value8(d, n), i + n, true
-		}
-		if i+16 <= len(line) {
-			v := value8(d, 8)
-			n, d = digits(binary.LittleEndian.Uint64(line[i+8:]))
-			switch {
-			case n == 0:
-				return v, i + 8, true
-			case n < 8:
-				return v*uint64(pow10[n]) + value8(d, n), i + 8 + n, true
-			}
-		}
+	c, d := digits(load8(line, i))
+	switch {
+	case c == 0:
+		return 0, i, false
+	case c < 8:
+		return value8(d, c), i + c, true
 	}
-	var v uint64
+	v := value8(d, 8)
+	c, d = digits(load8(line, i+8))
+	switch {
+	case c == 0:
+		return v, i + 8, true
+	case c < 8:
+		return v*uint64(pow10[c]) + value8(d, c), i + 8 + c, true
+	}
+	// Sixteen digits or more: one at a time, up to the limit.
+	var n uint64
 	j := i
 	for ; j < len(line); j++ {
 		d := line[j] - '0'
 		if d > 9 {
 			break
 		}
-		v = v*10 + uint64(d)
+		n = n*10 + uint64(d)
 	}
-	return v, j, j > i && j-i <= 19
+	return n, j, j-i <= 19
 }
 
 // scanDecimal reads a decimal with an optional fraction at i, as
 // [flowlog.ParseDecimal] takes it: whole units, nanoseconds, and the index
-// after it.
+// after it. It reads eight digits at a time, also the long fractions Zeek
+// writes durations with in JSON ("0.06685185432434082").
 func scanDecimal(line []byte, i int) (whole, nanos int64, end int, ok bool) {
 	w, j, ok := scanUint(line, i)
 	if !ok || j-i > 18 {
 		return 0, 0, j, false
 	}
-	whole = int64(w)
 	if j == len(line) || line[j] != '.' {
-		return whole, 0, j, true
+		return int64(w), 0, j, true
 	}
 	j++
-	if j+8 <= len(line) {
-		if n, d := digits(binary.LittleEndian.Uint64(line[j:])); n > 0 && n < 8 {
-			return whole, int64(value8(d, n)) * pow10[9-n], j + n, true
-		}
-	}
-	f := j
-	for ; j < len(line); j++ {
-		d := line[j] - '0'
-		if d > 9 {
-			break
-		}
-		if j-f < 9 {
-			nanos = nanos*10 + int64(d)
-		}
-	}
-	if j == f {
+	c, d := digits(load8(line, j))
+	switch {
+	case c == 0:
 		return 0, 0, j, false
+	case c < 8:
+		return int64(w), int64(value8(d, c)) * pow10[9-c], j + c, true
 	}
-	if n := j - f; n < 9 {
-		nanos *= pow10[9-n]
+	// The ninth digit counts too; the digits after it are skipped.
+	nanos = int64(value8(d, 8)) * 10
+	j += 8
+	if j < len(line) && line[j]-'0' <= 9 {
+		nanos += int64(line[j] - '0')
+		j++
 	}
-	return whole, nanos, j, true
+	for c == 8 {
+		c, _ = digits(load8(line, j))
+		j += c
+	}
+	return int64(w), nanos, j, true
 }
 
 var pow10 = [...]int64{1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
@@ -503,7 +499,7 @@ func scanAddr(line []byte, i int) (netip.Addr, int, bool) {
 // are read independently of each other, not one after the other.
 func quad(lo, hi uint64, term byte) (ip uint32, n int, ok bool) {
 	dig := digitBits(lo) | digitBits(hi)<<8
-	dot := byteBits(lo, '.') | byteBits(hi, '.')<<8
+	dot := compact(byteMask(lo, '.')) | compact(byteMask(hi, '.'))<<8
 	n = bits.TrailingZeros32(^(dig | dot)) // the first byte that is neither
 	if n > 15 {
 		return 0, 0, false
@@ -563,12 +559,6 @@ func digitBits(x uint64) uint32 {
 	ge := ((x | highs) - 0x3030303030303030) & highs // the low seven bits at least '0'
 	le := (0xb9b9b9b9b9b9b9b9 - x&lo7) & highs       // and at most '9'
 	return compact(ge & le &^ x)                     // and the high bit clear
-}
-
-// byteBits returns a mask with bit k set where byte k of x is c.
-func byteBits(x uint64, c byte) uint32 {
-	y := x ^ uint64(c)*ones
-	return compact(^((y&lo7 + lo7) | y | lo7))
 }
 
 // compact gathers the high bits of the eight bytes of m (its only set

@@ -338,7 +338,7 @@ func (p *JSON) fast(line []byte, rec *flowlog.Record) bool {
 			return false
 		}
 	}
-	ts, ns, i, ok := jsonDecimal(line, i+len(keyTS))
+	ts, ns, i, ok := scanDecimal(line, i+len(keyTS))
 	if !ok || ts > 1<<40 {
 		return false
 	}
@@ -356,7 +356,7 @@ func (p *JSON) fast(line []byte, rec *flowlog.Record) bool {
 	}
 	var sp, dp uint64
 	if i+len(keyOrigP) <= n && string(line[i:i+len(keyOrigP)]) == keyOrigP {
-		if sp, i, ok = jsonUint(line, i+len(keyOrigP)); !ok || sp > 0xffff {
+		if sp, i, ok = scanUint(line, i+len(keyOrigP)); !ok || sp > 0xffff {
 			return false
 		}
 	}
@@ -368,7 +368,7 @@ func (p *JSON) fast(line []byte, rec *flowlog.Record) bool {
 		return false
 	}
 	if i+len(keyRespP) <= n && string(line[i:i+len(keyRespP)]) == keyRespP {
-		if dp, i, ok = jsonUint(line, i+len(keyRespP)); !ok || dp > 0xffff {
+		if dp, i, ok = scanUint(line, i+len(keyRespP)); !ok || dp > 0xffff {
 			return false
 		}
 	}
@@ -391,19 +391,19 @@ func (p *JSON) fast(line []byte, rec *flowlog.Record) bool {
 	var dur time.Duration
 	if i+len(keyDuration) <= n && string(line[i:i+len(keyDuration)]) == keyDuration {
 		var s, ns int64
-		if s, ns, i, ok = jsonDecimal(line, i+len(keyDuration)); !ok || s > math.MaxInt64/int64(time.Second)-1 {
+		if s, ns, i, ok = scanDecimal(line, i+len(keyDuration)); !ok || s > math.MaxInt64/int64(time.Second)-1 {
 			return false
 		}
 		dur = time.Duration(s)*time.Second + time.Duration(ns)
 	}
 	var ob, rb, op, rp uint64
 	if i+len(keyOrigBytes) <= n && string(line[i:i+len(keyOrigBytes)]) == keyOrigBytes {
-		if ob, i, ok = jsonUint(line, i+len(keyOrigBytes)); !ok {
+		if ob, i, ok = scanUint(line, i+len(keyOrigBytes)); !ok {
 			return false
 		}
 	}
 	if i+len(keyRespBytes) <= n && string(line[i:i+len(keyRespBytes)]) == keyRespBytes {
-		if rb, i, ok = jsonUint(line, i+len(keyRespBytes)); !ok {
+		if rb, i, ok = scanUint(line, i+len(keyRespBytes)); !ok {
 			return false
 		}
 	}
@@ -437,20 +437,20 @@ func (p *JSON) fast(line []byte, rec *flowlog.Record) bool {
 		}
 	}
 	if i+len(keyOrigPkts) <= n && string(line[i:i+len(keyOrigPkts)]) == keyOrigPkts {
-		if op, i, ok = jsonUint(line, i+len(keyOrigPkts)); !ok {
+		if op, i, ok = scanUint(line, i+len(keyOrigPkts)); !ok {
 			return false
 		}
 	}
 	// IP-level bytes when the line has either, as fill takes them.
 	ipBytes := false
 	if i+len(keyOrigIPBytes) < n && string(line[i:i+len(keyOrigIPBytes)]) == keyOrigIPBytes && line[i+len(keyOrigIPBytes)] == ':' {
-		if ob, i, ok = jsonUint(line, i+len(keyOrigIPBytes)+1); !ok {
+		if ob, i, ok = scanUint(line, i+len(keyOrigIPBytes)+1); !ok {
 			return false
 		}
 		rb, ipBytes = 0, true
 	}
 	if i+len(keyRespPkts) <= n && string(line[i:i+len(keyRespPkts)]) == keyRespPkts {
-		if rp, i, ok = jsonUint(line, i+len(keyRespPkts)); !ok {
+		if rp, i, ok = scanUint(line, i+len(keyRespPkts)); !ok {
 			return false
 		}
 	}
@@ -458,7 +458,7 @@ func (p *JSON) fast(line []byte, rec *flowlog.Record) bool {
 		if !ipBytes {
 			ob = 0
 		}
-		if rb, i, ok = jsonUint(line, i+len(keyRespIPBytes)+1); !ok {
+		if rb, i, ok = scanUint(line, i+len(keyRespIPBytes)+1); !ok {
 			return false
 		}
 	}
@@ -489,72 +489,6 @@ func (p *JSON) fast(line []byte, rec *flowlog.Record) bool {
 		rec.Extra.State = p.in.String(state)
 	}
 	return true
-}
-
-// jsonUint reads the decimal digits at i, as scanUint does, eight at a
-// time, also near the end of the line.
-func jsonUint(line []byte, i int) (uint64, int, bool) {
-	c, d := digits(word(line, i))
-	switch {
-	case c == 0:
-		return 0, i, false
-	case c < 8:
-		return value8(d, c), i + c, true
-	}
-	v := value8(d, 8)
-	c, d = digits(word(line, i+8))
-	switch {
-	case c == 0:
-		return v, i + 8, true
-	case c < 8:
-		return v*uint64(pow10[c]) + value8(d, c), i + 8 + c, true
-	}
-	return scanUint(line, i)
-}
-
-// jsonDecimal reads a decimal with an optional fraction at i, as
-// [flowlog.ParseDecimal] takes it: whole units, nanoseconds, and the index
-// after it. It reads eight digits at a time, also the long fractions Zeek
-// writes durations with ("0.06685185432434082").
-func jsonDecimal(line []byte, i int) (whole, nanos int64, end int, ok bool) {
-	w, j, ok := jsonUint(line, i)
-	if !ok || j-i > 18 {
-		return 0, 0, j, false
-	}
-	if j == len(line) || line[j] != '.' {
-		return int64(w), 0, j, true
-	}
-	j++
-	c, d := digits(word(line, j))
-	switch {
-	case c == 0:
-		return 0, 0, j, false
-	case c < 8:
-		return int64(w), int64(value8(d, c)) * pow10[9-c], j + c, true
-	}
-	// The ninth digit counts too; the digits after it are skipped.
-	nanos = int64(value8(d, 8)) * 10
-	j += 8
-	if j < len(line) && line[j]-'0' <= 9 {
-		nanos += int64(line[j] - '0')
-		j++
-	}
-	for c == 8 {
-		c, _ = digits(word(line, j))
-		j += c
-	}
-	return int64(w), nanos, j, true
-}
-
-// word returns the eight bytes of line from i as a little-endian word,
-// with zeros past the end of the line.
-func word(line []byte, i int) uint64 {
-	if i+8 <= len(line) {
-		return binary.LittleEndian.Uint64(line[i:])
-	}
-	var b [8]byte
-	copy(b[:], line[i:])
-	return binary.LittleEndian.Uint64(b[:])
 }
 
 // plainString returns the contents of the string that starts at i, and the
