@@ -186,10 +186,32 @@ var manyScratch = sync.Pool{New: func() any { return new(scratch) }}
 // snapshot), the look-ups of different addresses overlap, which makes it
 // several times faster per address than calling Attribute for each.
 func (e *Engine) AttributeMany(addrs []netip.Addr, out []Record) {
+	e.lookupMany(addrs, func(i int, a netip.Addr, prefix netip.Prefix, key int, v *verdict) {
+		switch {
+		case v != nil:
+			r := Record{IP: a.Unmap(), Prefix: prefix}
+			v.fill(&r)
+			out[i] = r
+		case key == -1:
+			out[i] = Record{IP: a.Unmap(), Confidence: ConfidenceNone}
+		default:
+			out[i] = e.Attribute(a)
+		}
+	})
+}
+
+// lookupMany looks addrs up in batches, each stage of the look-up done for
+// a whole batch before the next, and calls fn for each address in order:
+// with the cached verdict, prefix and key of its route; with key -1 and no
+// verdict when the table knows nothing of it; or with key -2 and no verdict
+// when the batch cannot tell (a verdict not made yet, a key past the dense
+// range, user range claims, a table that does not batch), for the caller
+// to attribute the address alone.
+func (e *Engine) lookupMany(addrs []netip.Addr, fn func(i int, a netip.Addr, prefix netip.Prefix, key int, v *verdict)) {
 	bt, ok := e.routes.(batchTable)
 	if !ok || e.catalog != nil && e.catalog.HasRanges() {
 		for i, a := range addrs {
-			out[i] = e.Attribute(a)
+			fn(i, a, netip.Prefix{}, -2, nil)
 		}
 		return
 	}
@@ -208,14 +230,12 @@ func (e *Engine) AttributeMany(addrs []netip.Addr, out []Record) {
 		}
 		for i, a := range part {
 			switch {
-			case keys[i] < 0:
-				out[base+i] = Record{IP: a.Unmap(), Confidence: ConfidenceNone}
 			case vs[i] != nil:
-				r := Record{IP: a.Unmap(), Prefix: prefixes[i]}
-				vs[i].fill(&r)
-				out[base+i] = r
-			default: // a verdict not made yet, or a key past the dense range
-				out[base+i] = e.Attribute(a)
+				fn(base+i, a, prefixes[i], keys[i], vs[i])
+			case keys[i] < 0:
+				fn(base+i, a, netip.Prefix{}, -1, nil)
+			default:
+				fn(base+i, a, netip.Prefix{}, -2, nil)
 			}
 		}
 	}
@@ -387,46 +407,24 @@ func (v *verdict) appendJSON(b []byte, prefix netip.Prefix) []byte {
 // record i in the returned buffer in ends[i] and its key in keys[i]. The
 // look-ups are batched as in AttributeMany.
 func (e *Engine) AppendJSONMany(b []byte, addrs []netip.Addr, ends, keys []int) []byte {
-	bt, ok := e.routes.(batchTable)
-	if !ok || e.catalog != nil && e.catalog.HasRanges() {
-		for i, a := range addrs {
+	e.lookupMany(addrs, func(i int, a netip.Addr, prefix netip.Prefix, key int, v *verdict) {
+		switch {
+		case v != nil:
+			b = append(b, `{"ip":"`...)
+			b = a.Unmap().AppendTo(b)
+			b = append(b, '"')
+			b = v.appendJSON(b, prefix)
+			keys[i] = key
+		case key == -1:
+			b = append(b, `{"ip":"`...)
+			b = a.Unmap().AppendTo(b)
+			b = append(b, `","confidence":"none"}`...)
+			keys[i] = -1
+		default:
 			b, keys[i] = e.AppendJSONKey(b, a)
-			ends[i] = len(b)
 		}
-		return b
-	}
-	sc := manyScratch.Get().(*scratch)
-	defer manyScratch.Put(sc)
-	prefixes, ks, vs := &sc.prefixes, &sc.keys, &sc.vs
-	for base := 0; base < len(addrs); base += batch {
-		part := addrs[base:min(base+batch, len(addrs))]
-		bt.LookupKeys(part, prefixes[:len(part)], ks[:len(part)])
-		for i := range part {
-			if k := ks[i]; k >= 0 && k < len(e.cache) {
-				vs[i] = e.cache[k].Load()
-			} else {
-				vs[i] = nil
-			}
-		}
-		for i, a := range part {
-			switch {
-			case ks[i] < 0:
-				b = append(b, `{"ip":"`...)
-				b = a.Unmap().AppendTo(b)
-				b = append(b, `","confidence":"none"}`...)
-				keys[base+i] = -1
-			case vs[i] != nil:
-				b = append(b, `{"ip":"`...)
-				b = a.Unmap().AppendTo(b)
-				b = append(b, '"')
-				b = vs[i].appendJSON(b, prefixes[i])
-				keys[base+i] = ks[i]
-			default: // a verdict not made yet, or a key past the dense range
-				b, keys[base+i] = e.AppendJSONKey(b, a)
-			}
-			ends[base+i] = len(b)
-		}
-	}
+		ends[i] = len(b)
+	})
 	return b
 }
 
