@@ -177,27 +177,6 @@ func TestNfreplay(t *testing.T) {
 	}
 }
 
-// sampledBySoftflowd returns the packets softflowd's "-s n" keeps of pkts:
-// it counts the packets it reads and takes those it reads when the count
-// is a multiple of n; a packet it then ignores (IPv6 without -6) does not
-// advance the count (softflowd 1.1.0, flow_cb).
-func sampledBySoftflowd(pkts []flowtest.Packet, n int, v6 bool) []flowtest.Packet {
-	var out []flowtest.Packet
-	count := 0
-	for _, p := range pkts {
-		if count%n != 0 {
-			count++
-			continue
-		}
-		if p.Src.Addr().Is6() && !v6 {
-			continue
-		}
-		out = append(out, p)
-		count++
-	}
-	return out
-}
-
 // softflowdSampled has softflowd export the capture at pcap to addr with
 // the export version, sampling one packet in rate ("-s").
 func softflowdSampled(t *testing.T, pcap, addr, version string, rate int) {
@@ -229,7 +208,7 @@ func TestSoftflowdSampling(t *testing.T) {
 				var r received
 				c, addr := startCollectorWith(t, &r, func(c *Collector) { c.NoSamplingScale = noScale })
 				softflowdSampled(t, pcap, addr, version, rate)
-				sampled := flowtest.Sum(sampledBySoftflowd(pkts, rate, version != "5"), true)
+				sampled := flowtest.Sum(flowtest.SampledBySoftflowd(pkts, rate, version != "5"), true)
 				want, applied := sampled, uint32(1)
 				if !noScale {
 					want, applied = flowtest.Totals{Bytes: rate * sampled.Bytes, Packets: rate * sampled.Packets}, rate

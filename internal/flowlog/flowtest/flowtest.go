@@ -326,3 +326,24 @@ func NfcapdFile(t testing.TB, pcap string) string {
 	}
 	return best
 }
+
+// SampledBySoftflowd returns the packets softflowd's "-s n" keeps of pkts:
+// it counts the packets it reads and takes those it reads when the count
+// is a multiple of n; a packet it then ignores (IPv6 without -6) does not
+// advance the count (softflowd 1.1.0, flow_cb).
+func SampledBySoftflowd(pkts []Packet, n int, v6 bool) []Packet {
+	var out []Packet
+	count := 0
+	for _, p := range pkts {
+		if count%n != 0 {
+			count++
+			continue
+		}
+		if p.Src.Addr().Is6() && !v6 {
+			continue
+		}
+		out = append(out, p)
+		count++
+	}
+	return out
+}

@@ -196,25 +196,6 @@ func TestRealNfdumpAggregated(t *testing.T) {
 	}
 }
 
-// sampledBySoftflowd returns the packets softflowd 1.1.0's "-s n" keeps of
-// pkts (IPv4 only, for NetFlow v5): those it reads when its count is a
-// multiple of n; an IPv6 packet it then ignores does not advance the count.
-func sampledBySoftflowd(pkts []flowtest.Packet, n int) []flowtest.Packet {
-	var out []flowtest.Packet
-	count := 0
-	for _, p := range pkts {
-		if count%n != 0 {
-			count++
-			continue
-		}
-		if p.Src.Addr().Is4() {
-			out = append(out, p)
-			count++
-		}
-	}
-	return out
-}
-
 // startNfcapd runs nfcapd on a free loopback port, writing to dir, and
 // returns the port and a function that stops nfcapd (so that it writes its
 // file) and returns the file.
@@ -281,7 +262,7 @@ func TestRealNfcapdSampling(t *testing.T) {
 		got.Bytes += r.Bytes()
 		got.Packets += r.Packets()
 	}
-	sampled := flowtest.Sum(sampledBySoftflowd(pkts, rate), false)
+	sampled := flowtest.Sum(flowtest.SampledBySoftflowd(pkts, rate, false), false)
 	want := flowtest.Totals{Bytes: rate * sampled.Bytes, Packets: rate * sampled.Packets}
 	if got != want {
 		t.Errorf("nfdump CSV totals %+v, want %+v (%d times the %d sampled packets)\n%s", got, want, rate, sampled.Packets, out)
