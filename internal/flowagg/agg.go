@@ -263,22 +263,17 @@ func (a *Aggregator) add1(r *flowlog.Record, srcLocal, dstLocal bool, src4, dst4
 func (a *Aggregator) flush() {
 	pend := a.pending[:a.npend]
 	a.npend = 0
+	// index4 and serviceIndex are written out here: they are too large for
+	// the compiler to inline, and this loop runs for every record.
 	for i := range pend {
 		e := &pend[i]
-		if !e.is6 {
-			j := a.v4.find(e.v4)
-			if j < 0 {
-				j = a.add4(e.v4)
-			}
-			e.idx = j
+		if e.is6 {
+			e.idx = a.index6(e.v6)
 			continue
 		}
-		j, ok := a.v6[e.v6]
-		if !ok {
-			j = a.add(addrKey{b: e.v6})
-			a.v6[e.v6] = j
+		if e.idx = a.v4.find(e.v4); e.idx < 0 {
+			e.idx = a.add4(e.v4)
 		}
-		e.idx = j
 	}
 	for i := range pend {
 		e := &pend[i]
@@ -291,24 +286,31 @@ func (a *Aggregator) flush() {
 	}
 }
 
-// remote returns the tally of a remote address, adding it if new.
-func (a *Aggregator) remote(addr netip.Addr) *tally {
-	if addr.Is4() {
-		b := addr.As4()
-		k := be32(b[:])
-		i := a.v4.find(k)
-		if i < 0 {
-			i = a.add4(k)
-		}
-		return &a.tallies[i]
+// index4 returns the index of the tally of IPv4 remote k, adding it if new.
+func (a *Aggregator) index4(k uint32) int32 {
+	if i := a.v4.find(k); i >= 0 {
+		return i
 	}
-	k := addr.As16()
+	return a.add4(k)
+}
+
+// index6 returns the index of the tally of IPv6 remote k, adding it if new.
+func (a *Aggregator) index6(k [16]byte) int32 {
 	i, ok := a.v6[k]
 	if !ok {
 		i = a.add(addrKey{b: k})
 		a.v6[k] = i
 	}
-	return &a.tallies[i]
+	return i
+}
+
+// remote returns the tally of a remote address, adding it if new.
+func (a *Aggregator) remote(addr netip.Addr) *tally {
+	if addr.Is4() {
+		b := addr.As4()
+		return &a.tallies[a.index4(be32(b[:]))]
+	}
+	return &a.tallies[a.index6(addr.As16())]
 }
 
 func (a *Aggregator) add(k addrKey) int32 {
@@ -343,13 +345,13 @@ func serviceKey(r *flowlog.Record) uint32 {
 	return uint32(r.Proto)<<16 | uint32(port)
 }
 
-// serviceTally returns the tally of a service key, adding it if new.
-func (a *Aggregator) serviceTally(k uint32) *tally {
-	i := a.services.find(k)
-	if i < 0 {
-		i = a.addService(k)
+// serviceIndex returns the index of the tally of a service key, adding
+// it if new.
+func (a *Aggregator) serviceIndex(k uint32) int32 {
+	if i := a.services.find(k); i >= 0 {
+		return i
 	}
-	return &a.svc[i]
+	return a.addService(k)
 }
 
 // addService adds the service key k, absent so far, and returns its index.
@@ -369,7 +371,7 @@ func (a *Aggregator) Merge(b *Aggregator) {
 		a.remote(b.addrs[i].Addr()).merge(&b.tallies[i])
 	}
 	for i, k := range b.svcKeys {
-		a.serviceTally(k).merge(&b.svc[i])
+		a.svc[a.serviceIndex(k)].merge(&b.svc[i])
 	}
 	a.internal.merge(&b.internal)
 	a.transit.merge(&b.transit)
