@@ -33,7 +33,7 @@ our networks and infrastructure controlled from each country, run by each
 provider, located in each country, and which remote addresses and services
 carry the most. Each distinct remote address is attributed once, as
 'sovmap ip' would; memory grows with the number of remote addresses, not
-with the size of the logs.
+with the size of the logs, up to --max-remotes.
 
 Formats, detected by content (not by file name), gzip-compressed or not:
   zeek        Zeek conn.log, TSV with its #fields header (other Zeek logs
@@ -71,6 +71,12 @@ Flags:
                    aggregator, so N times the memory of the remotes
                    (default: the number of CPUs, at most 4; 1 reads in one
                    piece); the output is the same
+  --max-remotes N  track at most N remote addresses one by one (default
+                   1000000, about 300 MB; 0 for no bound); past it the
+                   rarer half are folded into their group (same control,
+                   provider, operator, parent, location and AS), so every
+                   total and group stays exact and only the remote-ip rows
+                   lose the folded addresses, which the output says
   --sampling-rate N
                    multiply the bytes and packets of every record by N,
                    for logs of sampled traffic (1 in N packets) whose
@@ -161,6 +167,7 @@ func runFlows(e *env, args []string) error {
 	format := fs.String("format", "", "")
 	rate := fs.Uint64("sampling-rate", 1, "")
 	workers := fs.Int("parallel", min(runtime.GOMAXPROCS(0), maxDefaultParallel), "")
+	maxRemotes := fs.Int("max-remotes", flowagg.DefaultMaxRemotes, "")
 	var pf policyFlags
 	pf.register(fs)
 	pos, err := parseFlags(fs, args)
@@ -176,6 +183,9 @@ func runFlows(e *env, args []string) error {
 	}
 	if *workers < 1 {
 		return usagef("--parallel must be 1 or more")
+	}
+	if *maxRemotes < 0 {
+		return usagef("--max-remotes must be 0 (no bound) or more")
 	}
 	if *format != "" && !slices.Contains(flowfile.Formats, *format) {
 		return usagef("--format %q: want one of %s", *format, strings.Join(flowfile.Formats, ", "))
@@ -205,11 +215,15 @@ func runFlows(e *env, args []string) error {
 		}
 	}
 	bar := progress.Start(e.stderr, "flows: bytes read", total, 250*time.Millisecond)
-	// One aggregator per goroutine of ReadParallel, merged at the end.
+	// One aggregator per goroutine of ReadParallel, merged at the end;
+	// the parts share the bound on remotes.
 	lo := flowagg.NewLocal(local)
 	aggs := make([]*flowagg.Aggregator, *workers)
 	for w := range aggs {
 		aggs[w] = flowagg.New(lo)
+		if *maxRemotes > 0 {
+			aggs[w].Bound(max(*maxRemotes / *workers, 1), eng)
+		}
 	}
 	var tally flowlog.Tally
 	r := flowfile.Reader{Tally: &tally, Format: *format, Stdin: e.stdin, Progress: bar.Add, Fields: flowagg.Fields, MinParallel: minParallel}
@@ -232,6 +246,9 @@ func runFlows(e *env, args []string) error {
 		}
 	}
 	agg := aggs[0]
+	if *maxRemotes > 0 {
+		agg.Bound(*maxRemotes, eng) // the merged whole gets the whole bound
+	}
 	for _, a := range aggs[1:] {
 		agg.Merge(a)
 	}
@@ -352,6 +369,10 @@ func writeSummary(w io.Writer, s *flowagg.Summary, defaultLocal bool) {
 		sizeOf(r.BytesOut), sizeOf(r.BytesIn), count(r.Packets), count(r.Flows), count(uint64(s.Remotes)))
 	if unsplit := r.Bytes - r.BytesOut - r.BytesIn; unsplit > 0 {
 		fmt.Fprintf(w, "                %s of unknown direction\n", sizeOf(unsplit))
+	}
+	if f := s.Folded; f != nil {
+		fmt.Fprintf(w, "                %s remote addresses folded into their groups past --max-remotes %s:\n", count(uint64(f.Remotes)), count(uint64(f.MaxRemotes)))
+		fmt.Fprintf(w, "                totals and groups exact, the remote-ip rows without them\n")
 	}
 	fmt.Fprintf(w, "unattributed    %s of the remote %s (control unknown)\n", percent(s.UnattributedShare), s.ShareOf)
 	fmt.Fprintf(w, "internal        %s, %s flows (both ends local)\n", sizeOf(s.Internal.Bytes), count(s.Internal.Flows))

@@ -385,3 +385,56 @@ func TestFlowsLongLine(t *testing.T) {
 		t.Errorf("input %+v", s.Input)
 	}
 }
+
+// TestFlowsMaxRemotes reads a log of 5,000 remotes with a bound of 200,
+// in one piece and in parts: the totals and the groups but remote-ip are
+// those of the unbounded run, and the output says what was folded.
+func TestFlowsMaxRemotes(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, "conn.log", string(flowtest.ConnLog(20000, flowtest.RemoteAddrs(5000, 3), 7, false)))
+	full := run(t, "", "flows", "--json", "--by", "control,provider,asn", "--top", "0", "--max-remotes", "0", path)
+	if full.code != 0 {
+		t.Fatalf("unbounded: %s", full)
+	}
+	want := decodeSummary(t, full.stdout)
+	for _, parallel := range []string{"1", "3"} {
+		res := run(t, "", "flows", "--json", "--by", "control,provider,asn", "--top", "0", "--max-remotes", "200", "--parallel", parallel, path)
+		if res.code != 0 {
+			t.Fatalf("--max-remotes 200 --parallel %s: %s", parallel, res)
+		}
+		got := decodeSummary(t, res.stdout)
+		if got.Remote != want.Remote || got.Unattr != want.Unattr {
+			t.Errorf("--parallel %s: remote %+v unattributed %+v, want %+v and %+v", parallel, got.Remote, got.Unattr, want.Remote, want.Unattr)
+		}
+		for _, by := range []string{"control", "provider", "asn"} {
+			w, g := want.group(by), got.group(by)
+			if len(w) != len(g) {
+				t.Errorf("--parallel %s: by %s has %d rows, want %d", parallel, by, len(g), len(w))
+			}
+			for k, wr := range w {
+				if gr := g[k]; gr.counters != wr.counters {
+					t.Errorf("--parallel %s: by %s %q: %+v, want %+v", parallel, by, k, gr.counters, wr.counters)
+				}
+			}
+		}
+		var folded struct {
+			Folded struct {
+				Remotes    int `json:"remotes"`
+				MaxRemotes int `json:"max_remotes"`
+			} `json:"folded"`
+		}
+		if err := json.Unmarshal([]byte(res.stdout), &folded); err != nil || folded.Folded.Remotes == 0 || folded.Folded.MaxRemotes != 200 {
+			t.Errorf("--parallel %s: folded %+v (%v)", parallel, folded.Folded, err)
+		}
+	}
+	text := run(t, "", "flows", "--max-remotes", "200", path)
+	if !strings.Contains(text.stdout, "folded into their groups past --max-remotes 200") {
+		t.Errorf("the text output does not say what was folded:\n%s", clip(text.stdout))
+	}
+	if strings.Contains(full.stdout, `"folded"`) {
+		t.Errorf("an unbounded run says something was folded")
+	}
+	if res := run(t, "", "flows", "--max-remotes", "-1", path); res.code != 2 {
+		t.Errorf("--max-remotes -1: %s", res)
+	}
+}

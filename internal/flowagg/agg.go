@@ -137,6 +137,12 @@ type Aggregator struct {
 	// Remote records not yet added to their tallies (see flush).
 	pending [batch]entry
 	npend   int
+	// The bound on tracked remotes and what folds the rest (fold.go).
+	max     int
+	att     Attributor
+	folds   map[foldKey]*fold
+	foldOf  map[int]*fold // by route key (KeyedAttributor)
+	nfolded int
 }
 
 // batch is how many remote records Add holds before adding them up.
@@ -174,10 +180,11 @@ func New(local *Local) *Aggregator {
 // Local returns the aggregator's local networks.
 func (a *Aggregator) Local() *Local { return a.local }
 
-// Remotes returns the number of distinct remote addresses so far.
+// Remotes returns the number of distinct remote addresses so far: those
+// tracked and those folded (see Bound).
 func (a *Aggregator) Remotes() int {
 	a.flush()
-	return len(a.tallies)
+	return len(a.tallies) + a.nfolded
 }
 
 // Add adds one record.
@@ -284,6 +291,9 @@ func (a *Aggregator) flush() {
 		}
 		a.svc[j].addEntry(e)
 	}
+	if a.overBound() {
+		a.fold()
+	}
 }
 
 // index4 returns the index of the tally of IPv4 remote k, adding it if new.
@@ -367,9 +377,19 @@ func (a *Aggregator) addService(k uint32) int32 {
 func (a *Aggregator) Merge(b *Aggregator) {
 	a.flush()
 	b.flush()
+	if a.att == nil {
+		a.max, a.att = b.max, b.att
+	}
 	for i := range b.tallies {
 		a.remote(b.addrs[i].Addr()).merge(&b.tallies[i])
+		if a.overBound() {
+			a.fold()
+		}
 	}
+	for _, f := range b.folds {
+		a.addFold(&f.rec, &f.t, f.remotes)
+	}
+	a.nfolded += b.nfolded
 	for i, k := range b.svcKeys {
 		a.svc[a.serviceIndex(k)].merge(&b.svc[i])
 	}

@@ -12,6 +12,8 @@ import (
 type Shards struct {
 	local  *Local
 	shards []shard
+	max    int
+	att    Attributor
 }
 
 type shard struct {
@@ -30,6 +32,25 @@ func NewShards(n int, local *Local) *Shards {
 	return s
 }
 
+// Bound bounds the remotes of each shard, and of what Take returns, as
+// [Aggregator.Bound] does: each shard to its share of n, the merged
+// aggregation to n. It must be called before the first Add.
+func (s *Shards) Bound(n int, att Attributor) {
+	s.max, s.att = n, att
+	for i := range s.shards {
+		s.shards[i].agg = s.fresh(len(s.shards))
+	}
+}
+
+// fresh returns a new aggregator with the shards' bound split parts ways.
+func (s *Shards) fresh(parts int) *Aggregator {
+	a := New(s.local)
+	if s.max > 0 {
+		a.Bound(s.max/parts, s.att)
+	}
+	return a
+}
+
 // Add adds records to shard i.
 func (s *Shards) Add(i int, recs []flowlog.Record) {
 	sh := &s.shards[i%len(s.shards)]
@@ -43,10 +64,10 @@ func (s *Shards) Add(i int, recs []flowlog.Record) {
 // Take returns everything added since the last Take, merged, and starts
 // every shard afresh.
 func (s *Shards) Take() *Aggregator {
-	out := New(s.local)
+	out := s.fresh(1)
 	for i := range s.shards {
 		sh := &s.shards[i]
-		fresh := New(s.local)
+		fresh := s.fresh(len(s.shards))
 		sh.mu.Lock()
 		old := sh.agg
 		sh.agg = fresh

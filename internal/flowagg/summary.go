@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -91,12 +92,24 @@ type Summary struct {
 	// jurisdiction is unknown.
 	Unattributed      Counters `json:"unattributed"`
 	UnattributedShare float64  `json:"unattributed_share"`
-	Remotes           int      `json:"remotes"`  // distinct remote addresses
-	Internal          Counters `json:"internal"` // both ends local (totals only)
-	Transit           Counters `json:"transit"`  // neither end local (totals only)
-	Groups            []Group  `json:"groups"`
+	Remotes           int      `json:"remotes"` // distinct remote addresses
+	// Folded says how many remote addresses were folded into their
+	// groups past the bound on remotes tracked one by one, if any were.
+	Folded   *Folded  `json:"folded,omitempty"`
+	Internal Counters `json:"internal"` // both ends local (totals only)
+	Transit  Counters `json:"transit"`  // neither end local (totals only)
+	Groups   []Group  `json:"groups"`
 	// Input accounts for the lines read, when the summary is of logs.
 	Input *flowlog.Accounting `json:"input,omitempty"`
+}
+
+// Folded tells of the remote addresses folded into their groups (see
+// [Aggregator.Bound]): every total and group is exact, but the folded
+// addresses are not in the remote-ip rows (they are in its "other" row),
+// and an address seen again after its fold counts twice in Remotes.
+type Folded struct {
+	Remotes    int `json:"remotes"`     // addresses folded
+	MaxRemotes int `json:"max_remotes"` // the bound
 }
 
 // A Group is the remote traffic grouped by one dimension, largest first.
@@ -213,7 +226,10 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		Local:    a.local.Prefixes(),
 		Internal: a.internal.totals(),
 		Transit:  a.transit.totals(),
-		Remotes:  len(a.tallies),
+		Remotes:  len(a.tallies) + a.nfolded,
+	}
+	if a.nfolded > 0 {
+		s.Folded = &Folded{Remotes: a.nfolded, MaxRemotes: a.max}
 	}
 	if a.first != 0 {
 		s.Start = time.Unix(0, a.first).UTC()
@@ -283,6 +299,20 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 			}
 		}
 	}
+	// The folded remotes: a class per fold, in the order of their keys.
+	var folded Row
+	for _, k := range slices.SortedFunc(maps.Keys(a.folds), compareFoldKeys) {
+		f := a.folds[k]
+		c := f.t.counters()
+		s.Remote.Add(&c)
+		classes = append(classes, class{rec: f.rec, c: c, remotes: f.remotes})
+		folded.Counters.Add(&c)
+		folded.Remotes += f.remotes
+	}
+	if wantIPs && folded.Remotes > 0 {
+		ipOther.Counters.Add(&folded.Counters)
+		ipOther.Remotes += folded.Remotes
+	}
 	for ci := range classes {
 		cl := &classes[ci]
 		if cl.rec.Control == nil {
@@ -320,7 +350,7 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		var g Group
 		switch dim {
 		case ByRemoteIP:
-			g = Group{By: dim, Count: len(a.tallies), Rows: top.sorted(func(i int32) (Counters, *attribution.Record) {
+			g = Group{By: dim, Count: s.Remotes, Rows: top.sorted(func(i int32) (Counters, *attribution.Record) {
 				return a.tallies[i].counters(), &classes[classOf[i]].rec
 			})}
 			if ipOther.Remotes > 0 {
@@ -350,6 +380,17 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		s.Groups = append(s.Groups, g)
 	}
 	return s
+}
+
+func compareFoldKeys(x, y foldKey) int {
+	return cmp.Or(
+		cmp.Compare(x.control, y.control),
+		cmp.Compare(x.provider, y.provider),
+		cmp.Compare(x.operator, y.operator),
+		cmp.Compare(x.parent, y.parent),
+		cmp.Compare(x.location, y.location),
+		cmp.Compare(x.asn, y.asn),
+	)
 }
 
 func serviceName(k uint32) string {
