@@ -151,6 +151,15 @@ func (s *Scanner) Scan(rec *Record) bool {
 			}
 			continue
 		}
+		if err != nil && err != io.EOF {
+			// The input broke off (a truncated or damaged compressed
+			// file, a read error): what is left of the line, if
+			// anything, is that break, and counts as the line it
+			// happened on, not as a line to parse.
+			s.line++
+			s.f.Lines++
+			return s.end(err)
+		}
 		if len(line) == 0 {
 			return s.end(err)
 		}

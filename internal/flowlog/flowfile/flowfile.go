@@ -173,7 +173,9 @@ func (r *Reader) Read(ctx context.Context, name string, fn func(*flowlog.Record)
 			if err != nil && err != io.EOF {
 				why = &flowlog.LineError{Reason: flowlog.ReasonCorrupt, Detail: err.Error()}
 			}
-			r.Tally.Skip(r.Tally.File(label, ""), 1, why)
+			fs := r.Tally.File(label, "")
+			fs.Lines = 1 // the first line, read and not understood
+			r.Tally.Skip(fs, 1, why)
 			return nil
 		}
 	}
@@ -204,10 +206,10 @@ func (r *Reader) Read(ctx context.Context, name string, fn func(*flowlog.Record)
 	}
 	if err := sc.Err(); err != nil {
 		if isCorrupt(err) {
-			r.Tally.Skip(fs, sc.Line()+1, &flowlog.LineError{Reason: flowlog.ReasonCorrupt, Detail: err.Error()})
+			r.Tally.Skip(fs, sc.Line(), &flowlog.LineError{Reason: flowlog.ReasonCorrupt, Detail: err.Error()})
 			return nil
 		}
-		return fmt.Errorf("%s: line %d: %w", label, sc.Line()+1, err)
+		return fmt.Errorf("%s: line %d: %w", label, sc.Line(), err)
 	}
 	return nil
 }
@@ -328,6 +330,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 func (r *Reader) corrupt(label string, err error) {
 	fs := r.Tally.File(label, "")
+	fs.Lines = 1 // the unreadable start, as one line
 	r.Tally.Skip(fs, 1, &flowlog.LineError{Reason: flowlog.ReasonCorrupt, Detail: err.Error()})
 }
 

@@ -126,17 +126,27 @@ func TestReadBad(t *testing.T) {
 	if sum != 300*3+100*uint64(a.Files[3].Records) || a.Files[3].Records == 0 {
 		t.Errorf("bytes %d with %d records from the truncated file", sum, a.Files[3].Records)
 	}
+	// No skip is on a line the file's count leaves out ("1 of 0 lines
+	// skipped").
+	lines := map[string]int64{}
+	for _, f := range a.Files {
+		lines[f.Name] = f.Lines
+	}
 	firsts := map[string][]string{}
 	for _, r := range a.Skips {
 		for _, p := range r.First {
+			if p.Line < 1 || p.Line > lines[p.File] {
+				t.Errorf("%s skipped at %s:%d, but the file has %d lines", r.Reason, filepath.Base(p.File), p.Line, lines[p.File])
+			}
 			firsts[r.Reason] = append(firsts[r.Reason], filepath.Base(p.File)+":"+itoa(p.Line))
 		}
 	}
 	want := map[string][]string{
 		flowlog.ReasonFormat:  {"binary:1", "text:1"},
-		flowlog.ReasonCorrupt: {"truncated.gz:" + itoa(a.Files[3].Lines+1), "header.gz:1"},
-		// The line cut by the truncation, then those of the mixed file.
-		flowlog.ReasonFieldCount: {"truncated.gz:" + itoa(a.Files[3].Lines), "mixed:10", "mixed:11"},
+		// The truncation is on the line it cut, the file's last: not a
+		// line past it, and the cut line is not parsed as a short one.
+		flowlog.ReasonCorrupt:    {"truncated.gz:" + itoa(a.Files[3].Lines), "header.gz:1"},
+		flowlog.ReasonFieldCount: {"mixed:10", "mixed:11"},
 		flowlog.ReasonAddr:       {"mixed:12"},
 		flowlog.ReasonBinary:     {"mixed:13"},
 	}

@@ -136,7 +136,7 @@ func (r *Reader) ReadParallel(ctx context.Context, name string, n int, fn func(w
 			if ctxErr := ctx.Err(); errors.Is(errs[w], context.Canceled) && ctxErr != nil {
 				continue // stopped because another part failed, or by the caller
 			}
-			return fmt.Errorf("%s: line %d: %w", label, base+parts[w].Lines()+1, errs[w])
+			return fmt.Errorf("%s: line %d: %w", label, base+parts[w].Lines(), errs[w])
 		}
 		base += parts[w].Lines()
 	}
