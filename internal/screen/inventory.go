@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // An Item is a name to screen, with where it came from.
@@ -66,18 +67,21 @@ func headerKey(s string) string {
 // exact header names first; headers containing vendor, supplier or
 // manufacturer also count.
 func nameColumns(header []string) []int {
+	keys := make([]string, len(header))
+	for i, h := range header {
+		keys[i] = headerKey(h)
+	}
 	var cols []int
 	seen := map[int]bool{}
 	for _, want := range nameHeaders {
-		for i, h := range header {
-			if headerKey(h) == want && !seen[i] {
+		for i, k := range keys {
+			if k == want && !seen[i] {
 				cols = append(cols, i)
 				seen[i] = true
 			}
 		}
 	}
-	for i, h := range header {
-		k := headerKey(h)
+	for i, k := range keys {
 		if seen[i] {
 			continue
 		}
@@ -131,20 +135,29 @@ func ReadCSV(r io.Reader, column string) ([]Item, error) {
 	header := records[0]
 	var cols []int
 	start := 0
-	names := make([]string, len(header))
-	copy(names, header)
+	hasHeader := true // field names come from the first record
 	switch {
 	case column != "":
 		if n, err := strconv.Atoi(column); err == nil {
 			if n < 1 {
 				return nil, fmt.Errorf("csv: column %d: columns count from 1", n)
 			}
+			// The number is the user's: compare it with the records, never
+			// allocate by it.
+			widest, wideLine := 0, 0
+			for i, rec := range records {
+				if len(rec) > widest {
+					widest, wideLine = len(rec), lines[i]
+				}
+			}
+			if n > widest {
+				return nil, fmt.Errorf("csv: column %d: no line has that many columns (the widest, line %d, has %d)", n, wideLine, widest)
+			}
 			cols = []int{n - 1}
 			if len(nameColumns(header)) > 0 {
 				start = 1
 			} else {
-				names = make([]string, n)
-				names[n-1] = "column " + column
+				hasHeader = false
 			}
 		} else {
 			for i, h := range header {
@@ -153,7 +166,7 @@ func ReadCSV(r io.Reader, column string) ([]Item, error) {
 				}
 			}
 			if len(cols) == 0 {
-				return nil, fmt.Errorf("csv: no column %q in the header (%s)", column, strings.Join(header, ", "))
+				return nil, fmt.Errorf("csv: no column %s in the header (%s)", quote(column), quoteFields(header))
 			}
 			start = 1
 		}
@@ -162,11 +175,20 @@ func ReadCSV(r io.Reader, column string) ([]Item, error) {
 		start = 1
 		if len(cols) == 0 {
 			if len(header) != 1 {
-				return nil, fmt.Errorf("csv: cannot tell which column holds the names (header: %s); choose one with --column", strings.Join(header, ", "))
+				return nil, fmt.Errorf("csv: cannot tell which column holds the names (header: %s); choose one with --column", quoteFields(header))
 			}
 			cols, start = []int{0}, 0
-			names = []string{"column 1"}
+			hasHeader = false
 		}
+	}
+	field := func(c int) string {
+		if !hasHeader {
+			return "column " + strconv.Itoa(c+1)
+		}
+		if c < len(header) {
+			return strings.TrimSpace(header[c])
+		}
+		return ""
 	}
 	var items []Item
 	for i := start; i < len(records); i++ {
@@ -179,14 +201,44 @@ func ReadCSV(r io.Reader, column string) ([]Item, error) {
 			if name == "" {
 				continue
 			}
-			field := ""
-			if c < len(names) {
-				field = strings.TrimSpace(names[c])
-			}
-			items = append(items, Item{Name: name, Field: field, Line: lines[i]})
+			items = append(items, Item{Name: name, Field: field(c), Line: lines[i]})
 		}
 	}
 	return items, nil
+}
+
+// maxQuoted is the most bytes of an input string an error message quotes.
+const maxQuoted = 64
+
+// quote quotes at most maxQuoted bytes of s for an error message, escaping
+// control characters, so that a hostile file cannot write terminal escapes
+// through an error.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "..."
+}
+
+// quoteFields quotes the first fields of a CSV record for an error message.
+func quoteFields(rec []string) string {
+	const most = 8
+	var b strings.Builder
+	for i, f := range rec {
+		if i == most {
+			fmt.Fprintf(&b, ", and %d more", len(rec)-most)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(f))
+	}
+	return b.String()
 }
 
 // sniffComma returns the separator that occurs most in the first line,
@@ -258,7 +310,7 @@ func ReadCycloneDX(r io.Reader) ([]Item, error) {
 		return nil, fmt.Errorf("cyclonedx: %w", err)
 	}
 	if !strings.EqualFold(bom.BOMFormat, "CycloneDX") {
-		return nil, fmt.Errorf("cyclonedx: bomFormat is %q, want \"CycloneDX\" (only CycloneDX JSON SBOMs and CSV files are read)", bom.BOMFormat)
+		return nil, fmt.Errorf("cyclonedx: bomFormat is %s, want \"CycloneDX\" (only CycloneDX JSON SBOMs and CSV files are read)", quote(bom.BOMFormat))
 	}
 	var items []Item
 	add := func(name, field, path, ctx string) {

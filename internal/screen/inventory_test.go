@@ -2,8 +2,11 @@ package screen
 
 import (
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -35,6 +38,12 @@ func TestReadCSV(t *testing.T) {
 		{"vendor number is not a name", "Vendor Number,Amount\n1,2\n", "", nil, "cannot tell which column"},
 		{"unknown column", "a,b\n1,2\n", "vendor", nil, `no column "vendor"`},
 		{"column 0", "a\n", "0", nil, "columns count from 1"},
+		{"column past the file", "a,b\n1,2\n", "3000000000", nil, "column 3000000000: no line has that many columns (the widest, line 1, has 2)"},
+		{"column past every line", "1,Dahua\n2,Cisco,x\n", "4", nil, "(the widest, line 2, has 3)"},
+		{"column of a long line only", "1,Dahua\n2,Cisco,Hytera\n", "3",
+			[]Item{{Name: "Hytera", Field: "column 3", Line: 2}}, ""},
+		{"header quoted in errors", "a\x1b[2J,b\n1,2\n", "", nil, `(header: "a\x1b[2J", "b")`},
+		{"unknown column quoted", "a,b\n1,2\n", "\x1b]0;x\a", nil, `no column "\x1b]0;x\a" in the header ("a", "b")`},
 		{"empty", "", "", nil, ""},
 	}
 	for _, test := range tests {
@@ -51,6 +60,35 @@ func TestReadCSV(t *testing.T) {
 			}
 			if diff := cmp.Diff(test.want, got); diff != "" {
 				t.Errorf("ReadCSV mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestReadErrorsQuoteInput checks that the errors of hostile inventories
+// carry no control characters and no long excerpts of the input.
+func TestReadErrorsQuoteInput(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 10_000)
+	tests := []struct{ name, in, column string }{
+		{"escape in the header", "\x1b[31mred,b\n1,2\n", ""},
+		{"bidi override in the header", "\u202eabc\u202c,b\n1,2\n", ""},
+		{"many long header fields", strings.Repeat(long+",", 50) + "\n1\n", ""},
+		{"escape in --column", "a,b\n1,2\n", "\x1b[2J" + long},
+		{"escape in bomFormat", `{"bomFormat":"\u001b[2J` + long + `"}`, ""},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			_, _, err := Read(strings.NewReader(test.in), test.column)
+			if err == nil {
+				t.Fatal("Read = nil error")
+			}
+			msg := err.Error()
+			if i := strings.IndexFunc(msg, func(r rune) bool { return !unicode.IsPrint(r) }); i >= 0 {
+				t.Errorf("Read error has an unprintable character at %d: %q", i, msg)
+			}
+			if len(msg) > 1000 {
+				t.Errorf("Read error is %d bytes long: %.200q...", len(msg), msg)
 			}
 		})
 	}
@@ -134,8 +172,23 @@ func FuzzReadCSV(f *testing.F) {
 	f.Add("Huawei\n", "1")
 	f.Add("a;b\n\"x;\"\"y\";z\n", "b")
 	f.Add("\ufeffvendor\n\"unterminated\n", "")
+	f.Add("a,b\n1,2\n", "3000000000") // once allocated a slice of that length
+	f.Add("Huawei\n", "10000000")
+	f.Add("\x1b[2J,b\n1,2\n", "")
 	f.Fuzz(func(t *testing.T, in, column string) {
+		// Time and memory must be bounded by the input, whatever the
+		// column: a generous hang detector, and an allocation bound.
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
 		items, err := ReadCSV(strings.NewReader(in), column)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("ReadCSV(%d bytes, column %.20q) took %v", len(in), column, d)
+		}
+		runtime.ReadMemStats(&after)
+		if alloc, limit := after.TotalAlloc-before.TotalAlloc, uint64(64*len(in)+16<<20); alloc > limit {
+			t.Fatalf("ReadCSV(%d bytes, column %.20q) allocated %d bytes, more than %d", len(in), column, alloc, limit)
+		}
 		if err != nil {
 			return
 		}
