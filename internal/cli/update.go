@@ -14,7 +14,8 @@ import (
 
 const dataUpdateHelp = `Usage:
   sovmap data update [--from DIR] [--data-dir DIR] [--source NAME=URL]...
-                     [--sources FILE] [--only NAME,...] [--force] [--json]
+                     [--sources FILE] [--only NAME,...] [--force]
+                     [--allow-private-redirects] [--json]
   sovmap data sources [--source NAME=URL]... [--sources FILE] [--json] [NAME...]
 
 data update downloads the providers' official range feeds (AWS, Google
@@ -42,7 +43,17 @@ Flags:
   --only NAME,...     update only these sources or groups (e.g. aws,cloudflare);
                       the others keep their previous data
   --force             accept sources that fail the health guards
+  --allow-private-redirects
+                      follow redirects to loopback, private, link-local and
+                      other non-public addresses (refused by default: a
+                      source's own URL may be such an address, a redirect
+                      may not); for mirrors inside a network
   --json              print the report as JSON
+
+Downloads: each attempt has 5 minutes, and fails when its body brings
+less than 1 KiB in 30 seconds; timeouts, connection errors, 5xx, 408 and
+429 are retried (4 attempts in all), other errors (404, a refused
+redirect, a certificate that does not verify) are not.
 
 Exit status: 0 when every source is healthy, 1 when some source was refused
 or failed (the snapshot is written with its previous data), 2 for a usage
@@ -105,6 +116,7 @@ func runDataUpdate(e *env, args []string) error {
 	var only stringList
 	fs.Var(&only, "only", "")
 	force := fs.Bool("force", false, "")
+	allowPrivate := fs.Bool("allow-private-redirects", false, "")
 	asJSON := fs.Bool("json", false, "")
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -144,6 +156,8 @@ func runDataUpdate(e *env, args []string) error {
 		Force:    *force,
 		Progress: e.stderr,
 		Version:  Version,
+
+		AllowPrivateRedirects: *allowPrivate,
 	})
 	if err != nil {
 		return err

@@ -291,3 +291,28 @@ func TestDataSources(t *testing.T) {
 		t.Errorf("sovmap data sources --json azure cloudflare = %+v", got)
 	}
 }
+
+// TestDataUpdateRedirect points aws at a server on 127.0.0.1 that
+// redirects to another loopback server: refused, with both URLs and the
+// flag named, unless --allow-private-redirects is given.
+func TestDataUpdateRedirect(t *testing.T) {
+	t.Parallel()
+	fs := newFeedServer(t)
+	sources := fs.sourcesFile(t)
+	redirector := httptest.NewServer(http.RedirectHandler(fs.srv.URL+"/aws-ip-ranges.json", http.StatusFound))
+	t.Cleanup(redirector.Close)
+	from, to := redirector.URL+"/ip-ranges.json", fs.srv.URL+"/aws-ip-ranges.json"
+	args := []string{"data", "update", "--sources", sources, "--source", "aws=" + from, "--data-dir", t.TempDir()}
+
+	code, out, errs := sovmap(t, args...)
+	want := "sovmap: data update: aws: failed: download failed: redirect from " + from + " to " + to +
+		" refused: 127.0.0.1 is a loopback address (--allow-private-redirects follows such redirects, if you trust them)"
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("sovmap data update with a redirect to loopback: exit %d, want 1 and %q\nstdout:\n%s\nstderr:\n%s", code, want, out, errs)
+	}
+
+	code, out, errs = sovmap(t, append(args, "--allow-private-redirects")...)
+	if code != 0 || errs != "" || !strings.Contains(out, "aws ") {
+		t.Errorf("sovmap data update --allow-private-redirects: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+}

@@ -1,9 +1,24 @@
 // Package fetch downloads files over HTTP(S) for "sovmap data update",
-// carefully: every attempt has a time limit, network errors, 5xx and 429
-// answers and short bodies are retried with exponential backoff and jitter
-// (honouring Retry-After), bodies are size-checked against their
-// Content-Length and against a limit, and the SHA-256 of what was received
-// is recorded. Cancelling the context stops a download at once.
+// carefully: every attempt has a time limit, and fails when its body
+// stalls; transient errors (network errors and timeouts, cut connections,
+// 5xx, 408 and 429 answers) are retried with exponential backoff and
+// jitter (honouring Retry-After), permanent ones are not; bodies are
+// size-checked against their Content-Length and against a limit, and the
+// SHA-256 of what was received is recorded. Cancelling the context stops a
+// download at once.
+//
+// # Redirects
+//
+// The URL a download starts from is the caller's choice and may be any
+// host, loopback included. A redirect is not: it must lead to an http or
+// https URL, and to the host and port first requested or to a public
+// address. A redirect whose host is a loopback, private (RFC 1918, ULA),
+// link-local, unspecified, multicast or shared (CGNAT) address, a
+// "localhost" name or an IP address in an unusual numeric form is refused
+// with a [*RedirectError]; so is, at connection time, one whose host name
+// resolves to such an address (which also defeats DNS rebinding), unless
+// the connection goes through a proxy of the environment, which resolves
+// the name itself. [Client.AllowPrivateRedirects] lifts the address rules.
 //
 // A [Client] is safe for concurrent use. Its zero value is ready to use.
 package fetch
@@ -11,6 +26,8 @@ package fetch
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,8 +35,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,16 +49,32 @@ const (
 	DefaultMinBackoff    = time.Second
 	DefaultMaxBackoff    = 30 * time.Second
 	DefaultMaxRetryAfter = 2 * time.Minute
+	DefaultStallTimeout  = 30 * time.Second
 )
+
+// stallBytes is the least a body must deliver in every StallTimeout.
+const stallBytes = 1024
 
 // A Client downloads files.
 type Client struct {
 	// HTTP is the client to use; nil means one with a dial timeout of 15s,
 	// TLS handshake and response header timeouts of 30s, and the proxy
 	// settings of the environment. Its own Timeout, if any, applies too.
+	// Redirects are checked whichever client is used, but the addresses
+	// that host names resolve to only with the default one.
 	HTTP *http.Client
 	// Timeout bounds one attempt, body included; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// StallTimeout is how long a body may go receiving less than 1 KiB
+	// before the attempt fails with [ErrStalled] (and is retried): it is
+	// checked every StallTimeout from the first byte of the body. 0 means
+	// DefaultStallTimeout.
+	StallTimeout time.Duration
+	// AllowPrivateRedirects lets redirects lead to loopback, private,
+	// link-local and other non-public addresses (see the package doc),
+	// for mirrors inside a network. Redirects to schemes other than http
+	// and https, and more than 10 redirects, are refused all the same.
+	AllowPrivateRedirects bool
 	// Attempts is the number of attempts in all; 0 means DefaultAttempts.
 	Attempts int
 	// MinBackoff and MaxBackoff bound the wait between attempts, which
@@ -58,6 +93,11 @@ type Client struct {
 	Progress func(total, n int64)
 	// OnRetry, when set, is called before each wait between attempts.
 	OnRetry func(url string, attempt int, err error, wait time.Duration)
+
+	// resolver and proxy, test hooks, replace the system's resolver and
+	// the environment's proxy settings in the default client.
+	resolver *net.Resolver
+	proxy    func(*http.Request) (*url.URL, error)
 
 	once    sync.Once
 	defHTTP *http.Client
@@ -79,6 +119,14 @@ var ErrTooLarge = errors.New("file larger than the limit")
 // ErrTruncated is wrapped by the error for a body shorter than its
 // Content-Length (the connection was cut).
 var ErrTruncated = errors.New("download truncated")
+
+// ErrStalled is wrapped by the error for a body that received less than
+// 1 KiB in a StallTimeout.
+var ErrStalled = errors.New("download stalled")
+
+// ErrInvalidURL is wrapped by the error for a URL that is not an http or
+// https URL with a host.
+var ErrInvalidURL = errors.New("invalid URL")
 
 // A StatusError is an HTTP answer other than 200.
 type StatusError struct {
@@ -102,10 +150,14 @@ func (c *Client) client() *http.Client {
 		return c.HTTP
 	}
 	c.once.Do(func() {
-		d := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}
+		d := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second, Resolver: c.resolver}
+		proxy := c.proxy
+		if proxy == nil {
+			proxy = http.ProxyFromEnvironment
+		}
 		c.defHTTP = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           d.DialContext,
+			Proxy:                 guardedProxy(proxy),
+			DialContext:           guardedDial(d),
 			TLSHandshakeTimeout:   30 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second,
 			IdleConnTimeout:       90 * time.Second,
@@ -128,6 +180,9 @@ func orDefault[T comparable](v, def T) T {
 // limit <= 0), retrying as the package doc says. The error of the last
 // attempt is returned, wrapped with the number of attempts.
 func (c *Client) Get(ctx context.Context, url string, limit int64) (*Response, error) {
+	if err := checkURL(url); err != nil {
+		return nil, err
+	}
 	attempts := orDefault(c.Attempts, DefaultAttempts)
 	backoff := orDefault(c.MinBackoff, DefaultMinBackoff)
 	maxBackoff := orDefault(c.MaxBackoff, DefaultMaxBackoff)
@@ -171,32 +226,83 @@ func (c *Client) Get(ctx context.Context, url string, limit int64) (*Response, e
 	return nil, err
 }
 
-// retryable reports whether an attempt's error may go away: a network
-// error, a cut connection or a temporary status, but not a size limit or a
-// permanent status.
-func retryable(err error) bool {
-	if errors.Is(err, ErrTooLarge) {
-		return false
+// checkURL returns an error wrapping ErrInvalidURL unless s is an http or
+// https URL with a host.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidURL, err)
 	}
-	var se *StatusError
-	if errors.As(err, &se) {
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w %q: want an http or https URL", ErrInvalidURL, s)
+	}
+	return nil
+}
+
+// retryable reports whether an attempt's error may go away on its own.
+// These are permanent: a status other than 5xx, 408 and 429; a refused
+// redirect; an invalid URL; a body over the limit; a TLS certificate that
+// does not verify, a server that does not speak TLS or refuses the
+// handshake with an alert; a host name that does not exist. Every other
+// error is transient: timeouts and stalls, connections refused, reset or
+// cut, temporary DNS failures, 5xx, 408 and 429.
+func retryable(err error) bool {
+	var (
+		se *StatusError
+		re *RedirectError
+		ae *addrError
+		cv *tls.CertificateVerificationError
+		rh tls.RecordHeaderError
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+		op *net.OpError
+		de *net.DNSError
+	)
+	switch {
+	case errors.As(err, &se):
 		return se.Temporary()
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrInvalidURL), errors.As(err, &re), errors.As(err, &ae):
+		return false
+	case errors.As(err, &cv), errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci),
+		errors.As(err, &rh), errors.Is(err, http.ErrSchemeMismatch):
+		return false
+	case errors.As(err, &op) && op.Op == "remote error": // a TLS alert
+		return false
+	case errors.As(err, &de) && de.IsNotFound:
+		return false
 	}
 	return true
 }
 
+// errStalled is the cause with which an attempt whose body stalled is
+// cancelled.
+var errStalled = errors.New("stalled")
+
 func (c *Client) get(ctx context.Context, url string, limit int64) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, orDefault(c.Timeout, DefaultTimeout))
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	hc, guard, err := c.attemptClient(url)
 	if err != nil {
 		return nil, err
+	}
+	if !c.AllowPrivateRedirects && c.HTTP == nil {
+		ctx = context.WithValue(ctx, guardKey{}, newDialGuard(guard.origin))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
 	}
 	if c.UserAgent != "" {
 		req.Header.Set("User-Agent", c.UserAgent)
 	}
-	resp, err := c.client().Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
+		if re, ok := guard.redirectError(err); ok {
+			return nil, re
+		}
 		if ctx.Err() == context.DeadlineExceeded {
 			return nil, fmt.Errorf("%s: no answer within %s", url, orDefault(c.Timeout, DefaultTimeout))
 		}
@@ -217,15 +323,20 @@ func (c *Client) get(ctx context.Context, url string, limit int64) (*Response, e
 	if limit > 0 {
 		r = io.LimitReader(r, limit+1)
 	}
-	if c.Progress != nil {
-		r = &progressReader{r: r, fn: c.Progress}
-	}
+	cr := &countingReader{r: r, fn: c.Progress}
+	stall := orDefault(c.StallTimeout, DefaultStallTimeout)
+	done := make(chan struct{})
+	defer close(done)
+	go watchStall(stall, &cr.n, done, func() { stop(errStalled) })
 	capHint := int64(64 * 1024)
 	if resp.ContentLength > 0 {
 		capHint = resp.ContentLength
 	}
-	body, err := readAll(r, capHint)
+	body, err := readAll(cr, capHint)
 	if err != nil {
+		if errors.Is(context.Cause(ctx), errStalled) {
+			return nil, fmt.Errorf("%s: %w: less than %d bytes in %s (%d bytes received)", url, ErrStalled, stallBytes, stall, len(body))
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("%s: %w: received %d of %d bytes", url, ErrTruncated, len(body), resp.ContentLength)
 		}
@@ -282,15 +393,63 @@ func retryAfter(v string) time.Duration {
 	return 0
 }
 
-type progressReader struct {
+// attemptClient returns the http.Client for one attempt at url: the
+// Client's, checking redirects with the returned guard.
+func (c *Client) attemptClient(rawURL string) (*http.Client, *redirectGuard, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidURL, err)
+	}
+	g := &redirectGuard{origin: hostPort(u), allow: c.AllowPrivateRedirects}
+	base := c.client()
+	hc := *base
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := g.check(req, via); err != nil {
+			return err
+		}
+		if base.CheckRedirect != nil {
+			return base.CheckRedirect(req, via)
+		}
+		return nil
+	}
+	return &hc, g, nil
+}
+
+// watchStall calls stalled when n grows by less than stallBytes in a
+// period, checking every period until done is closed.
+func watchStall(period time.Duration, n *atomic.Int64, done <-chan struct{}, stalled func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	var last int64
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			now := n.Load()
+			if now-last < stallBytes {
+				stalled()
+				return
+			}
+			last = now
+		}
+	}
+}
+
+// A countingReader counts the bytes read, and reports them to fn when set.
+type countingReader struct {
 	r  io.Reader
+	n  atomic.Int64
 	fn func(total, n int64)
 }
 
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
 	if n > 0 {
-		p.fn(0, int64(n))
+		c.n.Add(int64(n))
+		if c.fn != nil {
+			c.fn(0, int64(n))
+		}
 	}
 	return n, err
 }

@@ -92,7 +92,9 @@ func (u *updater) download(ctx context.Context, src Source) *input {
 
 // resolveIndex reads a CAIDA creation log ("seqnum<TAB>timestamp<TAB>path"
 // lines, comments starting with '#', newest last) and returns the URL of
-// the newest file it lists.
+// the newest file it lists. That file must be on the log's own server
+// (scheme, host and port): a log that sends the download elsewhere is a
+// redirect that no redirect check would see.
 func (u *updater) resolveIndex(ctx context.Context, logURL string) (string, error) {
 	resp, err := u.client.Get(ctx, logURL, 16<<20)
 	if err != nil {
@@ -118,7 +120,22 @@ func (u *updater) resolveIndex(ctx context.Context, logURL string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("%s: bad path %q: %w", logURL, last, err)
 	}
-	return base.ResolveReference(ref).String(), nil
+	target := base.ResolveReference(ref)
+	if !sameOrigin(base, target) {
+		return "", fmt.Errorf("%s lists %s, which is not on its server", logURL, target)
+	}
+	return target.String(), nil
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		return map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 var md5Re = regexp.MustCompile(`\b[0-9a-fA-F]{32}\b`)
@@ -252,7 +269,7 @@ func decompress(data []byte, limit int64) ([]byte, bool, error) {
 	return buf.Bytes(), true, nil
 }
 
-// client returns the fetch client of the options, or a default one.
+// newClient returns c, or a default client when c is nil.
 func newClient(c *fetch.Client, version string) *fetch.Client {
 	if c != nil {
 		return c

@@ -41,6 +41,10 @@ type Options struct {
 	Force bool
 	// Client downloads; nil means a [fetch.Client] with its defaults.
 	Client *fetch.Client
+	// AllowPrivateRedirects lets the downloads follow redirects to
+	// loopback, private and other non-public addresses (see package
+	// fetch). It sets the default Client's; a given Client keeps its own.
+	AllowPrivateRedirects bool
 	// Previous is the snapshot to compare with and to keep data from; nil
 	// means DataDir's snapshot when there is one, else the embedded one.
 	Previous *snapshot.Table
@@ -316,6 +320,7 @@ func (u *updater) setupClient() {
 		return
 	}
 	u.client = newClient(nil, u.opts.Version)
+	u.client.AllowPrivateRedirects = u.opts.AllowPrivateRedirects
 }
 
 // obtainAll downloads or reads the sources, a few at a time.
@@ -416,7 +421,11 @@ func (u *updater) feed(src Source, in *input, selected bool) (*snapshot.FeedSour
 		if u.opts.From != "" {
 			verb = "read failed"
 		}
-		return keep(StatusFailed, verb+": "+in.err.Error(), true)
+		reason := verb + ": " + in.err.Error()
+		if re, ok := errors.AsType[*fetch.RedirectError](in.err); ok && re.Private {
+			reason += " (--allow-private-redirects follows such redirects, if you trust them)"
+		}
+		return keep(StatusFailed, reason, true)
 	}
 	rep.URL, rep.Date, rep.SHA256, rep.Attempts, rep.Notes = in.url, in.date, in.sha256, in.attempts, in.notes
 	if in.path != "" {

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -808,5 +809,60 @@ func TestRunRealDrift(t *testing.T) {
 	}
 	if s := source(t, rep, "azure"); s.Status != StatusUpdated || s.EntryErrorCount != 0 {
 		t.Errorf("azure: %+v", s)
+	}
+}
+
+// TestRunRedirectRefused serves a feed that redirects to another loopback
+// server: the download fails at once, naming both URLs and the flag, and
+// Options.AllowPrivateRedirects follows it.
+func TestRunRedirectRefused(t *testing.T) {
+	t.Parallel()
+	up, dir, _ := healthy(t)
+	var otherHits atomic.Int32
+	body := readTestdata(t, "feeds/aws-ip-ranges.json")
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+		w.Write(body)
+	}))
+	t.Cleanup(other.Close)
+	up.handle("aws", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/ip-ranges.json", http.StatusFound)
+	})
+	opts := up.options(t, dir)
+	opts.Client = nil // the default client, which Options.AllowPrivateRedirects sets
+	rep := mustRun(t, opts)
+	s := source(t, rep, "aws")
+	for _, want := range []string{
+		"download failed: redirect from " + up.srv.URL + served["aws"] + " to " + other.URL + "/ip-ranges.json refused: 127.0.0.1 is a loopback address",
+		"--allow-private-redirects",
+	} {
+		if !strings.Contains(s.Reason, want) {
+			t.Errorf("aws: reason %q lacks %q", s.Reason, want)
+		}
+	}
+	if rep.OK() || s.Status != StatusFailed || up.hitsOf("aws") != 2 || otherHits.Load() != 0 {
+		t.Errorf("aws: %s after %d requests, %d to the redirect's target; want failed after 2 (one healthy) and none", s.Status, up.hitsOf("aws"), otherHits.Load())
+	}
+
+	opts.AllowPrivateRedirects = true
+	rep = mustRun(t, opts)
+	if s := source(t, rep, "aws"); !rep.OK() || s.Status != StatusUpdated || otherHits.Load() != 1 {
+		t.Errorf("aws with private redirects allowed: %s: %s, want updated from the redirect's target", s.Status, s.Reason)
+	}
+}
+
+// TestRunCreationLogElsewhere serves a CAIDA creation log that lists a
+// file on another server, which is a redirect by content: refused.
+func TestRunCreationLogElsewhere(t *testing.T) {
+	t.Parallel()
+	up, dir, _ := healthy(t)
+	var otherHits atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { otherHits.Add(1) }))
+	t.Cleanup(other.Close)
+	up.set("pfx2as-v4", fmt.Appendf(nil, "1\t1754049600\t%s/routeviews-rv2-20260802-1200.pfx2as.gz\n", other.URL))
+	rep := mustRun(t, up.options(t, dir))
+	s := source(t, rep, "pfx2as-v4")
+	if rep.OK() || s.Status != StatusFailed || !strings.Contains(s.Reason, "which is not on its server") || otherHits.Load() != 0 {
+		t.Errorf("pfx2as-v4: %s: %s, %d requests to the other server; want failed, none", s.Status, s.Reason, otherHits.Load())
 	}
 }
