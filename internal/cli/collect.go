@@ -43,6 +43,11 @@ template is counted as a template miss. Interrupt (Ctrl-C, SIGTERM) stops
 the collector: the packets already received are decoded and a last
 summary is written.
 
+Exporters are not trusted. A template is refused, as a decode error, when
+it has no fields or a field of length 0, or when its exporter already holds
+4096 templates or 65536 template fields (over all its observation
+domains); at most 4096 exporters are tracked.
+
 Flags:
   --listen ADDR     UDP address to listen on (default 127.0.0.1:2055; use
                     0.0.0.0:2055 or [::]:2055 for exporters on the network,
@@ -55,8 +60,11 @@ Flags:
   --top N           rows per group (default 10; 0 shows all)
   --local NETS      our networks (replaces the private and special-use
                     ranges)
-  --queue N         packets each decoder may have waiting (default 4096)
-  --workers N       decoder goroutines (default: one less than the CPUs)
+  --queue N         packets each decoder may have waiting (default 4096, at
+                    most 65536); all decoders together hold at most 256 MiB
+                    of waiting packets
+  --workers N       decoder goroutines (default: one less than the CPUs, at
+                    most 256)
   --sampling-rate N the sampling rate (1 in N packets) of exporters that
                     announce none; an announced rate wins (default 1:
                     unsampled)
@@ -114,11 +122,11 @@ func runCollect(e *env, args []string) error {
 	if *interval < 100*time.Millisecond {
 		return usagef("--interval %v is too short (at least 100ms)", *interval)
 	}
-	if *queue < 1 {
-		return usagef("--queue must be at least 1")
+	if *queue < 1 || *queue > collector.MaxQueueLen {
+		return usagef("--queue %d is out of range (1 to %d)", *queue, collector.MaxQueueLen)
 	}
-	if *workers < 0 {
-		return usagef("--workers must be 0 (automatic) or more")
+	if *workers < 0 || *workers > collector.MaxWorkers {
+		return usagef("--workers %d is out of range (0, automatic, to %d)", *workers, collector.MaxWorkers)
 	}
 	if *rate > math.MaxUint32 {
 		return usagef("--sampling-rate %d is too large (at most %d)", *rate, uint32(math.MaxUint32))
@@ -128,7 +136,7 @@ func runCollect(e *env, args []string) error {
 	}
 	n := *workers
 	if n == 0 {
-		n = max(runtime.GOMAXPROCS(0)-1, 1)
+		n = min(max(runtime.GOMAXPROCS(0)-1, 1), collector.MaxWorkers)
 	}
 	addr, err := net.ResolveUDPAddr("udp", *listen)
 	if err != nil {

@@ -184,6 +184,10 @@ func TestCollectErrors(t *testing.T) {
 		{"collect", "--interval", "1ms"},
 		{"collect", "--listen", "nowhere:port"},
 		{"collect", "--queue", "0"},
+		{"collect", "--queue", "65537"},
+		{"collect", "--queue", "1000000000"},
+		{"collect", "--workers", "-1"},
+		{"collect", "--workers", "257"},
 		{"collect", "--by", "nothing"},
 		{"collect", "file.log"},
 		{"collect", "--sampling-rate", "-1"},
@@ -193,6 +197,10 @@ func TestCollectErrors(t *testing.T) {
 		if res := run(t, "", args...); res.code != 2 {
 			t.Errorf("sovmap %s: %s, want exit 2", strings.Join(args, " "), res)
 		}
+	}
+	// The bounds are named.
+	if res := run(t, "", "collect", "--queue", "1000000000"); !strings.Contains(res.stderr, "1 to 65536") {
+		t.Errorf("collect --queue 1000000000: %s", res)
 	}
 	// A port that cannot be bound: an operational failure.
 	if res := run(t, "", "collect", "--listen", "192.0.2.1:2055"); res.code != 3 {

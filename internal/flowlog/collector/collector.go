@@ -10,11 +10,35 @@
 //
 // One goroutine reads the socket and does nothing else: it copies each
 // packet into a small buffer and hands it to the decoder that owns its
-// exporter, through a bounded queue. When the queue is full the packet is
-// dropped and counted, per exporter and in total, rather than leaving the
-// socket unread (where the kernel would drop packets without telling
-// anyone). Decoders call [Collector.Sink] with the flows of each packet; a
-// slow sink slows only the decoders, and their queues absorb bursts.
+// exporter, through a bounded queue. When the queue is full, in packets or
+// in bytes, the packet is dropped and counted, per exporter and in total,
+// rather than leaving the socket unread (where the kernel would drop
+// packets without telling anyone). Decoders call [Collector.Sink] with the
+// flows of each packet; a slow sink slows only the decoders, and their
+// queues absorb bursts.
+//
+// # Limits
+//
+// Exporters are untrusted: anyone who can reach the socket can send
+// anything, from any source port. What one packet makes the collector hold
+// or allocate is bounded:
+//
+//   - Exporters: [Collector.MaxExporters] (default 4,096); packets from
+//     more are rejected and counted.
+//   - Waiting packets: [Collector.QueueLen] per decoder (default 4,096, at
+//     most [MaxQueueLen]) and [Collector.QueueBytes] in all (default 256
+//     MiB); decoders: at most [MaxWorkers].
+//   - Templates: a template or options template must have fields, each
+//     taking at least one byte in a data record (a fixed length of 1 or
+//     more, or variable); the decoder library would loop without end on a
+//     template whose fields take none. A template record must hold the
+//     fields it counts. So a packet's records times fields are at most its
+//     length, and decoding allocates a small multiple of it. An exporter
+//     keeps at most 4,096 templates with 65,536 fields in all, over all its
+//     observation domains. A template refused is a decode error, with the
+//     reason as the exporter's last error.
+//   - Per exporter, the time bases of at most 1,024 observation domains
+//     and at most 1,024 sampling rates (domains and samplers) are kept.
 //
 // # Counts
 //
@@ -68,8 +92,15 @@ import (
 // Defaults of a Collector's zero fields.
 const (
 	DefaultQueueLen     = 4096
+	DefaultQueueBytes   = 256 << 20
 	DefaultMaxExporters = 4096
 	DefaultReadBuffer   = 4 << 20
+)
+
+// Upper bounds of a Collector's fields; Run refuses more.
+const (
+	MaxWorkers  = 256
+	MaxQueueLen = 1 << 16
 )
 
 // A Collector reads export packets from a socket and decodes them. Set Conn
@@ -82,12 +113,18 @@ type Collector struct {
 	// of the packet's exporter (worker is its index). The slice is reused
 	// once Sink returns.
 	Sink func(worker int, exporter netip.AddrPort, flows []flowlog.Record)
-	// Workers is the number of decoder goroutines; 0 means one less than
-	// GOMAXPROCS, at least one.
+	// Workers is the number of decoder goroutines, at most MaxWorkers; 0
+	// means one less than GOMAXPROCS, at least one and at most MaxWorkers.
 	Workers int
-	// QueueLen is the number of packets each decoder may have waiting; 0
-	// means DefaultQueueLen.
+	// QueueLen is the number of packets each decoder may have waiting, at
+	// most MaxQueueLen; 0 means DefaultQueueLen.
 	QueueLen int
+	// QueueBytes bounds the memory of the packets waiting for the
+	// decoders, all together: each decoder may have its share waiting
+	// (QueueBytes/Workers, at least one largest datagram), counting a
+	// buffer of at least 2 KiB a packet. A packet past it is dropped and
+	// counted as a full queue is. 0 means DefaultQueueBytes.
+	QueueBytes int
 	// MaxExporters bounds the number of exporters tracked; packets from
 	// further exporters are dropped and counted as rejected. 0 means
 	// DefaultMaxExporters.
@@ -232,8 +269,17 @@ type packet struct {
 	buf *[]byte
 }
 
+// queue holds the packets waiting for one decoder.
+type queue struct {
+	ch    chan packet
+	bytes atomic.Int64 // the capacity of their buffers
+}
+
 // smallPacket is the buffer size for most datagrams (an Ethernet MTU).
 const smallPacket = 2048
+
+// maxDatagram is the size of the largest UDP datagram.
+const maxDatagram = 1 << 16
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, smallPacket); return &b }}
 
@@ -260,14 +306,26 @@ func (c *Collector) Run(ctx context.Context) error {
 	if c.Conn == nil || c.Sink == nil {
 		return errors.New("collector: Conn and Sink must be set")
 	}
+	if c.Workers > MaxWorkers {
+		return fmt.Errorf("collector: %d workers, more than the %d allowed", c.Workers, MaxWorkers)
+	}
+	if c.QueueLen > MaxQueueLen {
+		return fmt.Errorf("collector: queues of %d packets, more than the %d allowed", c.QueueLen, MaxQueueLen)
+	}
 	workers := c.Workers
 	if workers <= 0 {
-		workers = max(runtime.GOMAXPROCS(0)-1, 1)
+		workers = min(max(runtime.GOMAXPROCS(0)-1, 1), MaxWorkers)
 	}
 	qlen := c.QueueLen
 	if qlen <= 0 {
 		qlen = DefaultQueueLen
 	}
+	qbytes := c.QueueBytes
+	if qbytes <= 0 {
+		qbytes = DefaultQueueBytes
+	}
+	// Each decoder's share, enough for the largest datagram.
+	budget := int64(max(qbytes/workers, maxDatagram))
 	maxExp := c.MaxExporters
 	if maxExp <= 0 {
 		maxExp = DefaultMaxExporters
@@ -279,17 +337,20 @@ func (c *Collector) Run(ctx context.Context) error {
 		}
 		_ = uc.SetReadBuffer(rb) // best effort: the system may cap it
 	}
-	queues := make([]chan packet, workers)
+	queues := make([]queue, workers)
 	var wg sync.WaitGroup
 	for i := range queues {
-		queues[i] = make(chan packet, qlen)
+		q := &queues[i]
+		q.ch = make(chan packet, qlen)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			d := decoder{worker: i, sink: c.Sink, rate: c.SamplingRate, noScale: c.NoSamplingScale}
-			for p := range queues[i] {
+			for p := range q.ch {
 				d.decode(p.exp, *p.buf)
+				size := int64(cap(*p.buf))
 				putBuf(p.buf)
+				q.bytes.Add(-size)
 			}
 		}()
 	}
@@ -298,7 +359,7 @@ func (c *Collector) Run(ctx context.Context) error {
 
 	seed := maphash.MakeSeed()
 	byAddr := make(map[netip.AddrPort]*exporter)
-	scratch := make([]byte, 65536)
+	scratch := make([]byte, maxDatagram)
 	uc, _ := c.Conn.(*net.UDPConn)
 	var err error
 	for {
@@ -345,18 +406,27 @@ func (c *Collector) Run(ctx context.Context) error {
 			c.mu.Unlock()
 		}
 		exp.packets.Add(1)
+		q := &queues[exp.worker]
+		size := int64(max(n, smallPacket)) // cap(*getBuf(n))
+		if q.bytes.Load()+size > budget {
+			exp.dropped.Add(1)
+			c.dropped.Add(1)
+			continue
+		}
 		buf := getBuf(n)
 		copy(*buf, scratch[:n])
+		q.bytes.Add(size)
 		select {
-		case queues[exp.worker] <- packet{exp: exp, buf: buf}:
+		case q.ch <- packet{exp: exp, buf: buf}:
 		default:
+			q.bytes.Add(-size)
 			putBuf(buf)
 			exp.dropped.Add(1)
 			c.dropped.Add(1)
 		}
 	}
-	for _, q := range queues {
-		close(q)
+	for i := range queues {
+		close(queues[i].ch)
 	}
 	wg.Wait()
 	if err != nil {

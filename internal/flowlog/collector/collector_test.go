@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -176,20 +177,71 @@ func TestStatsSub(t *testing.T) {
 }
 
 // FuzzDecode decodes arbitrary packets, with and without a template known
-// first: the decoder must neither hang nor panic (a panic would be caught
-// and reported as a decode error, which this fuzz target treats as a bug).
+// first: the decoder must neither panic (a panic would be caught and
+// reported as a decode error, which this fuzz target treats as a bug) nor
+// hang (2s a packet), nor allocate more than allocBound. The seeds are
+// NetFlow v5, and NetFlow v9 and IPFIX templates, options templates and
+// data, among them the hostile ones of hostileCases in one packet each.
 func FuzzDecode(f *testing.F) {
 	f.Add(ipfixPacket(1, 256, true, testFlows(2)))
 	f.Add(ipfixPacket(1, 256, false, testFlows(1)))
 	v9 := []byte{0, 9, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 12, 1, 0, 0, 1, 0, 8, 0, 4, 1, 0, 0, 8, 1, 2, 3, 4}
 	f.Add(v9)
 	f.Add(append([]byte{0, 5, 0, 1}, make([]byte, 20+48)...))
+	f.Add(v5Packet(4, 10, 20))
+	flows := values(flowFields, src4, dst4, 1000, 10)
+	f.Add(v9Packet(1,
+		flowSet(0, tmplRecord(256, []uint16{4}, flowFields...)),
+		flowSet(1, tmplRecord(257, []uint16{4, 4}, field{1, 4}, field{34, 4})),
+		flowSet(257, values([]field{{1, 4}, {34, 4}}, 1, 100)),
+		flowSet(256, flows, flows)))
+	f.Add(ipfixMessage(1,
+		flowSet(2, tmplRecord(258, []uint16{uint16(len(flowFieldsIDfix))}, flowFieldsIDfix...)),
+		flowSet(3, tmplRecord(259, []uint16{2, 1}, field{302, 4}, field{34, 4})),
+		flowSet(259, values([]field{{302, 4}, {34, 4}}, 7, 100)),
+		flowSet(258, values(flowFieldsIDfix, src4, dst4, 1000, 10, 7))))
+	// Variable-length fields: a one-byte length, and 0xff then two bytes.
+	f.Add(ipfixMessage(1,
+		flowSet(2, tmplRecord(260, []uint16{3}, field{8, 4}, field{82, 0xffff}, field{83, 0xffff})),
+		flowSet(260, []byte{10, 0, 0, 1, 3, 'e', 't', 'h', 0xff, 0, 2, 'x', 'y'})))
+	for _, tc := range hostileCases() {
+		f.Add(slices.Concat(tc.packets...)) // as one packet, in the fuzzer's corpus
+		if len(tc.packets) == 2 {
+			// Template and data sets in one packet of the version.
+			hlen := 20
+			if tc.packets[0][1] == 10 {
+				hlen = 16
+			}
+			pkt := slices.Concat(tc.packets[0], tc.packets[1][hlen:])
+			if hlen == 16 {
+				binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
+			} else {
+				binary.BigEndian.PutUint16(pkt[2:], 2)
+			}
+			f.Add(pkt)
+		}
+	}
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		e := newExporter(netipMustAddrPort("127.0.0.1:9"), 0)
 		var n int
 		d := decoder{sink: func(_ int, _ netipAddrPort, flows []flowlog.Record) { n += len(flows) }}
 		d.decode(e, ipfixPacket(1, 256, true, nil))
-		d.decode(e, pkt)
+		done := make(chan uint64, 1)
+		go func() {
+			before := heapAllocated()
+			d.decode(e, pkt)
+			done <- heapAllocated() - before
+		}()
+		timer := time.NewTimer(2 * time.Second)
+		defer timer.Stop()
+		select {
+		case a := <-done:
+			if a > allocBound(len(pkt)) {
+				t.Fatalf("decoding a packet of %d bytes allocated %d bytes, more than %d", len(pkt), a, allocBound(len(pkt)))
+			}
+		case <-timer.C:
+			t.Fatalf("decoding a packet of %d bytes took more than 2s", len(pkt))
+		}
 		if p := e.lastErr.Load(); p != nil && strings.Contains(*p, "panic") {
 			t.Fatalf("decoder panicked: %s", *p)
 		}

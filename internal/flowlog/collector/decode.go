@@ -49,11 +49,23 @@ func (e *exporter) fail(err error) {
 	e.lastErr.Store(&s)
 }
 
-// templateSystem stores the templates of one exporter. It refuses templates
-// without fields, on which the decoder would loop without end.
+// Limits on the templates of one exporter, all its observation domains
+// together. A template past them is refused, as a decode error; one that
+// replaces a template already held (same version, domain and ID) is taken
+// as long as the fields stay within bounds. Without them an exporter could
+// grow the collector's memory without end (the key space is domain × ID).
+const (
+	maxTemplates      = 4096    // templates and options templates
+	maxTemplateFields = 1 << 16 // their fields, in all (12 bytes each)
+)
+
+// templateSystem stores the templates of one exporter. It refuses those on
+// which the decoder library would loop or allocate without bound (see
+// checkTemplate), and those past maxTemplates and maxTemplateFields.
 type templateSystem struct {
-	mu sync.Mutex
-	m  map[uint64]any
+	mu     sync.Mutex
+	m      map[uint64]any
+	fields int // of the templates in m
 }
 
 func templateKey(version uint16, domain uint32, id uint16) uint64 {
@@ -62,25 +74,73 @@ func templateKey(version uint16, domain uint32, id uint16) uint64 {
 
 var errEmptyTemplate = errors.New("template without fields")
 
-// AddTemplate stores a template, refusing one without fields.
-func (ts *templateSystem) AddTemplate(version uint16, domain uint32, id uint16, t any) error {
+// templateFields returns the fields of a template: scopes and options of
+// an options template, one list of a data template.
+func templateFields(t any) (a, b []netflow.Field, ok bool) {
 	switch t := t.(type) {
 	case netflow.TemplateRecord:
-		if len(t.Fields) == 0 {
-			return errEmptyTemplate
-		}
+		return t.Fields, nil, true
 	case netflow.IPFIXOptionsTemplateRecord:
-		if len(t.Scopes)+len(t.Options) == 0 {
-			return errEmptyTemplate
-		}
+		return t.Scopes, t.Options, true
 	case netflow.NFv9OptionsTemplateRecord:
-		if len(t.Scopes)+len(t.Options) == 0 {
-			return errEmptyTemplate
+		return t.Scopes, t.Options, true
+	}
+	return nil, nil, false
+}
+
+// checkTemplate checks a template before it is stored, and returns its
+// number of fields. It must have fields, and each must take at least one
+// byte in a data record: a fixed length of 1 or more, or a variable length
+// (0xffff, RFC 7011), whose length prefix takes one. The decoder library
+// reads records while the set holds the template's fixed length; at 0 it
+// would read empty records without end, allocating all the while, and a
+// few 0-length fields beside a 1-byte one multiply each byte of data into
+// thousands of values. With every field at least one byte, a packet's
+// records times fields are at most its length.
+func checkTemplate(t any) (int, error) {
+	a, b, ok := templateFields(t)
+	if !ok {
+		return 0, fmt.Errorf("template of unknown type %T", t)
+	}
+	if len(a)+len(b) == 0 {
+		return 0, errEmptyTemplate
+	}
+	n, i := len(a)+len(b), 0
+	for _, fields := range [2][]netflow.Field{a, b} {
+		for _, f := range fields {
+			i++
+			if f.Length == 0 {
+				return 0, fmt.Errorf("field %d of %d (type %d) has length 0; every field must take at least one byte", i, n, f.Type)
+			}
 		}
 	}
+	return n, nil
+}
+
+// AddTemplate stores a template, refusing it if checkTemplate does or if
+// it would take the exporter past maxTemplates or maxTemplateFields.
+func (ts *templateSystem) AddTemplate(version uint16, domain uint32, id uint16, t any) error {
+	n, err := checkTemplate(t)
+	if err != nil {
+		return fmt.Errorf("template %d refused: %w", id, err)
+	}
+	k := templateKey(version, domain, id)
 	ts.mu.Lock()
-	ts.m[templateKey(version, domain, id)] = t
-	ts.mu.Unlock()
+	defer ts.mu.Unlock()
+	old, replaces := ts.m[k]
+	fields := ts.fields + n
+	if replaces {
+		a, b, _ := templateFields(old)
+		fields -= len(a) + len(b)
+	}
+	switch {
+	case !replaces && len(ts.m) >= maxTemplates:
+		return fmt.Errorf("template %d of domain %d refused: the exporter holds %d templates, the most kept per exporter", id, domain, len(ts.m))
+	case fields > maxTemplateFields:
+		return fmt.Errorf("template %d of domain %d refused: its %d fields would take the exporter's templates to %d fields, past the %d kept per exporter", id, domain, n, fields, maxTemplateFields)
+	}
+	ts.m[k] = t
+	ts.fields = fields
 	return nil
 }
 
@@ -104,6 +164,8 @@ func (ts *templateSystem) RemoveTemplate(version uint16, domain uint32, id uint1
 		return nil, netflow.ErrorTemplateNotFound
 	}
 	delete(ts.m, k)
+	a, b, _ := templateFields(t)
+	ts.fields -= len(a) + len(b)
 	return t, nil
 }
 
@@ -206,8 +268,9 @@ func addr4(v uint32) netip.Addr {
 }
 
 // checkSets checks that the sets (flow sets) after a header of hlen bytes
-// fit the packet, and returns their number: the decoder library reads a
-// cut set as a shorter one rather than failing.
+// fit the packet, and the template records of template sets theirs (see
+// checkTemplateSet), and returns the number of sets: the decoder library
+// reads a cut set as a shorter one rather than failing.
 func checkSets(b []byte, hlen int, version uint16) (int, error) {
 	if len(b) < hlen {
 		return 0, fmt.Errorf("packet of %d bytes is shorter than its %d-byte header", len(b), hlen)
@@ -223,12 +286,58 @@ func checkSets(b []byte, hlen int, version uint16) (int, error) {
 		if n == 0 && !slices.ContainsFunc(rest, func(c byte) bool { return c != 0 }) {
 			break // zero padding after the last set
 		}
+		id := binary.BigEndian.Uint16(rest)
 		if n < 4 || n > len(rest) {
-			return 0, fmt.Errorf("set %d of %d bytes, but %d bytes remain", binary.BigEndian.Uint16(rest), n, len(rest))
+			return 0, fmt.Errorf("set %d of %d bytes, but %d bytes remain", id, n, len(rest))
+		}
+		if err := checkTemplateSet(rest[4:n], id, version); err != nil {
+			return 0, err
 		}
 		rest = rest[n:]
 	}
 	return sets, nil
+}
+
+// checkTemplateSet checks that each template record of the set body b,
+// of set ID id, holds the fields its header counts. The decoder library
+// makes room for the count (up to 65,535 fields, 786 KB) before it reads
+// them, so a 24-byte packet could make it allocate that much; checked,
+// what it allocates for a template is bounded by the template's bytes.
+// Data sets are left alone, and so are records the library would refuse
+// anyway: headers cut short, padding.
+func checkTemplateSet(b []byte, id, version uint16) error {
+	var hlen int
+	switch {
+	case version == 9 && id == 0, version == 10 && id == 2:
+		hlen = 4 // template ID, field count
+	case version == 9 && id == 1, version == 10 && id == 3:
+		hlen = 6 // template ID, then scope and option lengths in bytes (v9) or field and scope counts (IPFIX)
+	default:
+		return nil
+	}
+	for len(b) >= hlen {
+		tid, count := binary.BigEndian.Uint16(b), int(binary.BigEndian.Uint16(b[2:]))
+		switch {
+		case version == 9 && id == 1:
+			count = count/4 + int(binary.BigEndian.Uint16(b[4:]))/4
+		case version == 10 && id == 3:
+			if scopes := int(binary.BigEndian.Uint16(b[4:])); scopes > count {
+				return fmt.Errorf("options template %d: %d scope fields of %d fields", tid, scopes, count)
+			}
+		}
+		b = b[hlen:]
+		for i := range count {
+			n := 4 // type, length
+			if version == 10 && len(b) > 0 && b[0]&0x80 != 0 {
+				n = 8 // and an enterprise number
+			}
+			if len(b) < n {
+				return fmt.Errorf("template %d counts %d fields, the set holds %d", tid, count, i)
+			}
+			b = b[n:]
+		}
+	}
+	return nil
 }
 
 func (d *decoder) v9(e *exporter, b []byte, version uint16) {
