@@ -60,6 +60,10 @@ Flags:
   --top N           rows per group (default 10; 0 shows all)
   --local NETS      our networks (replaces the private and special-use
                     ranges)
+  --max-remotes N   remote addresses tracked one by one per window
+                    (default 1000000, about 300 MB; 0 for no bound); past
+                    it the rarer half are folded into their group, so
+                    totals and groups stay exact (see 'sovmap flows')
   --queue N         packets each decoder may have waiting (default 4096, at
                     most 65536); all decoders together hold at most 256 MiB
                     of waiting packets
@@ -151,6 +155,10 @@ func runCollect(e *env, args []string) error {
 		return err
 	}
 	shards := flowagg.NewShards(n, flowagg.NewLocal(local))
+	if o.maxRemotes > 0 {
+		// Spoofed sources must not grow a window without bound.
+		shards.Bound(o.maxRemotes, eng)
+	}
 	c := &collector.Collector{
 		Conn:     conn,
 		Workers:  n,

@@ -3,8 +3,11 @@ package cli_test
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
+	"net"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -280,5 +283,91 @@ func TestCollectSampling(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// v5Packets encodes flows from local to each remote as NetFlow v5 packets
+// of up to 30 records; flow i carries i+1 bytes and one packet.
+func v5Packets(local netip.Addr, remotes []netip.Addr) [][]byte {
+	var pkts [][]byte
+	for start := 0; start < len(remotes); start += 30 {
+		n := min(30, len(remotes)-start)
+		b := make([]byte, 24+48*n)
+		binary.BigEndian.PutUint16(b[0:], 5)
+		binary.BigEndian.PutUint16(b[2:], uint16(n))
+		binary.BigEndian.PutUint32(b[4:], 1000)       // uptime, ms
+		binary.BigEndian.PutUint32(b[8:], 1780000000) // export time
+		for k := range n {
+			r := b[24+48*k:]
+			src, dst := local.As4(), remotes[start+k].As4()
+			copy(r[0:], src[:])
+			copy(r[4:], dst[:])
+			binary.BigEndian.PutUint32(r[16:], 1)                 // packets
+			binary.BigEndian.PutUint32(r[20:], uint32(start+k+1)) // octets
+			binary.BigEndian.PutUint32(r[24:], 500)               // first
+			binary.BigEndian.PutUint32(r[28:], 900)               // last
+			binary.BigEndian.PutUint16(r[32:], 40000)             // source port
+			binary.BigEndian.PutUint16(r[34:], 443)               // destination port
+			r[38] = 6                                             // TCP
+		}
+		pkts = append(pkts, b)
+	}
+	return pkts
+}
+
+// TestCollectMaxRemotes sends flows to 3,000 remotes, as spoofed or
+// scanning sources would, to a collector bound to 200: the window holds
+// every byte, says how many remotes were folded, and groups them exactly.
+func TestCollectMaxRemotes(t *testing.T) {
+	t.Parallel()
+	remotes := flowtest.RemoteAddrs(3000, 9)
+	var want uint64
+	for i := range remotes {
+		want += uint64(i + 1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	code := make(chan int, 1)
+	args := []string{"collect", "--listen", "127.0.0.1:0", "--interval", "1h", "--json", "--by", "control,provider", "--top", "0", "--max-remotes", "200"}
+	go func() { code <- cli.Run(ctx, args, strings.NewReader(""), &stdout, &stderr) }()
+	addr := waitListening(t, &stderr)
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, p := range v5Packets(netip.MustParseAddr("10.0.0.1"), remotes) {
+		if _, err := conn.Write(p); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // keep within the socket's buffer
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	if c := <-code; c != 0 {
+		t.Fatalf("exit %d: %s", c, stderr.String())
+	}
+	var w struct {
+		collectWindow
+		Folded struct {
+			Remotes    int `json:"remotes"`
+			MaxRemotes int `json:"max_remotes"`
+		} `json:"folded"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout.String())), &w); err != nil {
+		t.Fatalf("%v:\n%s", err, clip(stdout.String()))
+	}
+	if w.Collector.Flows != 3000 || w.Remote.Bytes != want {
+		t.Errorf("%d flows, %d bytes; want 3000 flows and %d bytes", w.Collector.Flows, w.Remote.Bytes, want)
+	}
+	if w.Folded.Remotes < 2800 || w.Folded.MaxRemotes != 200 {
+		t.Errorf("folded %+v, want at least 2800 remotes past 200", w.Folded)
+	}
+	var sum uint64
+	for _, r := range w.group("control") {
+		sum += r.Bytes
+	}
+	if sum != want {
+		t.Errorf("the control rows hold %d bytes, want %d", sum, want)
 	}
 }

@@ -113,11 +113,12 @@ Examples:
 
 // flowOptions are the flags that flows and collect share.
 type flowOptions struct {
-	by     string
-	top    int
-	locals stringList
-	json   bool
-	data   dataFlags
+	by         string
+	top        int
+	locals     stringList
+	json       bool
+	maxRemotes int
+	data       dataFlags
 }
 
 func (o *flowOptions) register(fs *flag.FlagSet) {
@@ -125,6 +126,7 @@ func (o *flowOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.top, "top", 10, "")
 	fs.Var(&o.locals, "local", "")
 	fs.BoolVar(&o.json, "json", false, "")
+	fs.IntVar(&o.maxRemotes, "max-remotes", flowagg.DefaultMaxRemotes, "")
 	o.data.register(fs)
 }
 
@@ -143,6 +145,9 @@ func (o *flowOptions) parse() (flowagg.Options, []netip.Prefix, error) {
 		return opt, nil, usagef("--top must be 0 (all) or more")
 	}
 	opt.Top = o.top
+	if o.maxRemotes < 0 {
+		return opt, nil, usagef("--max-remotes must be 0 (no bound) or more")
+	}
 	local := flowagg.DefaultLocal()
 	if len(o.locals) > 0 {
 		local = nil
@@ -167,7 +172,6 @@ func runFlows(e *env, args []string) error {
 	format := fs.String("format", "", "")
 	rate := fs.Uint64("sampling-rate", 1, "")
 	workers := fs.Int("parallel", min(runtime.GOMAXPROCS(0), maxDefaultParallel), "")
-	maxRemotes := fs.Int("max-remotes", flowagg.DefaultMaxRemotes, "")
 	var pf policyFlags
 	pf.register(fs)
 	pos, err := parseFlags(fs, args)
@@ -183,9 +187,6 @@ func runFlows(e *env, args []string) error {
 	}
 	if *workers < 1 {
 		return usagef("--parallel must be 1 or more")
-	}
-	if *maxRemotes < 0 {
-		return usagef("--max-remotes must be 0 (no bound) or more")
 	}
 	if *format != "" && !slices.Contains(flowfile.Formats, *format) {
 		return usagef("--format %q: want one of %s", *format, strings.Join(flowfile.Formats, ", "))
@@ -221,8 +222,8 @@ func runFlows(e *env, args []string) error {
 	aggs := make([]*flowagg.Aggregator, *workers)
 	for w := range aggs {
 		aggs[w] = flowagg.New(lo)
-		if *maxRemotes > 0 {
-			aggs[w].Bound(max(*maxRemotes / *workers, 1), eng)
+		if o.maxRemotes > 0 {
+			aggs[w].Bound(max(o.maxRemotes / *workers, 1), eng)
 		}
 	}
 	var tally flowlog.Tally
@@ -246,8 +247,8 @@ func runFlows(e *env, args []string) error {
 		}
 	}
 	agg := aggs[0]
-	if *maxRemotes > 0 {
-		agg.Bound(*maxRemotes, eng) // the merged whole gets the whole bound
+	if o.maxRemotes > 0 {
+		agg.Bound(o.maxRemotes, eng) // the merged whole gets the whole bound
 	}
 	for _, a := range aggs[1:] {
 		agg.Merge(a)
