@@ -1,11 +1,12 @@
 package attribution
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -134,6 +135,11 @@ type CatalogData struct {
 	// Ranges are a user's own statements that address ranges belong to a
 	// provider: overrides, first in the precedence of evidence.
 	Ranges []RangeClaim `yaml:"ranges,omitempty" json:"ranges,omitempty"`
+
+	// Lines gives, when known, the line in File of each entry, for error
+	// messages: Lines["companies"][i] is the line of Companies[i]. The keys
+	// are the lists' YAML names.
+	Lines map[string][]int `yaml:"-" json:"-"`
 }
 
 // A RangeClaim says that a prefix belongs to a provider. It overrides every
@@ -181,7 +187,7 @@ type Catalog struct {
 	traps     map[uint32]*Trap
 	names     []nameRule
 	nameKeys  map[[4]byte][]int       // the first four bytes of each pattern → indexes into names
-	suffixes  map[string][]suffixRule // last label → rules
+	suffixes  map[string][]suffixRule // suffix → rules, by provider ID
 
 	companyIDs, providerIDs, groupIDs []string
 
@@ -205,11 +211,22 @@ type suffixRule struct {
 	source   string
 }
 
+// MaxParentDepth is the longest parent chain a catalog may hold, counting
+// the company itself. Real chains are a few companies long; the bound keeps
+// [Catalog.Chain], which every verdict calls, short whatever a user's file
+// says.
+const MaxParentDepth = 32
+
 // NewCatalog merges the data in order and checks it. A later entry with the
 // ID of an earlier one replaces it whole, so that a user's file can override
 // the embedded catalog. Every claim must cite a known source, every reference
-// must resolve, and parent chains must not loop; all problems are returned
-// together.
+// must resolve, and parent chains must neither loop nor run deeper than
+// [MaxParentDepth]; all problems are returned together, as a
+// [*CatalogError].
+//
+// NewCatalog takes time about linear in the size of the data (n log n for
+// the sorts), so that a hostile file cannot make it slow: duplicate claims
+// (from YAML aliases, say) are indexed once.
 func NewCatalog(data ...CatalogData) (*Catalog, error) {
 	c := &Catalog{
 		sources:   map[string]*Source{},
@@ -220,231 +237,269 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		traps:     map[uint32]*Trap{},
 		suffixes:  map[string][]suffixRule{},
 	}
-	origin := map[string]string{} // "kind id" → file
-	from := func(kind, id, file string) {
-		if file != "" {
-			origin[kind+" "+id] = file
+	fileOrder := map[string]int{}
+	for i := len(data) - 1; i >= 0; i-- {
+		fileOrder[data[i].File] = i
+	}
+	origin := map[string]position{} // "kind id" → where the entry that won was given
+	from := func(kind, id string, d *CatalogData, list string, i int) {
+		if d.File != "" {
+			origin[kind+" "+id] = position{file: d.File, line: d.line(list, i)}
 		}
 	}
-	for _, d := range data {
+	for k := range data {
+		d := &data[k]
 		for i := range d.Sources {
-			from("source", d.Sources[i].ID, d.File)
+			from("source", d.Sources[i].ID, d, "sources", i)
 			s := d.Sources[i]
 			c.sources[s.ID] = &s
 		}
 		for i := range d.Companies {
 			co := d.Companies[i]
-			from("company", co.ID, d.File)
+			from("company", co.ID, d, "companies", i)
 			co.Headquarters = strings.ToUpper(co.Headquarters)
 			co.Incorporated = strings.ToUpper(co.Incorporated)
 			c.companies[co.ID] = &co
 		}
 		for i := range d.Providers {
 			p := d.Providers[i]
-			from("provider", p.ID, d.File)
-			p.Regions = slices.Clone(p.Regions)
+			from("provider", p.ID, d, "providers", i)
+			p.Regions = uniqueRegions(p.Regions)
 			c.providers[p.ID] = &p
 		}
 		for i := range d.Traps {
 			t := d.Traps[i]
-			from("trap", fmt.Sprintf("AS%d", t.ASN), d.File)
+			from("trap", fmt.Sprintf("AS%d", t.ASN), d, "traps", i)
 			c.traps[t.ASN] = &t
 		}
 		for i := range d.Groups {
 			g := d.Groups[i]
-			from("group", g.ID, d.File)
+			from("group", g.ID, d, "groups", i)
+			g.Countries = uniqueStrings(g.Countries)
 			c.groups[g.ID] = &g
 		}
 	}
-	var errs []error
-	for _, d := range data {
-		for _, r := range d.Regions {
+	var probs []Problem
+	bad := func(at position, format string, args ...any) {
+		probs = append(probs, Problem{File: at.file, Line: at.line, Msg: fmt.Sprintf(format, args...)})
+	}
+	// regionAt indexes the regions of the providers that region tables
+	// extend, so that a long table costs one map look-up a row.
+	regionAt := map[*Provider]map[string]int{}
+	for k := range data {
+		d := &data[k]
+		for i, r := range d.Regions {
 			p, ok := c.providers[r.Provider]
 			if !ok {
-				errs = append(errs, fmt.Errorf("%sregion %s: unknown provider %q", filePrefix(d.File), r.ID, r.Provider))
+				bad(d.pos("regions", i), "region %s: unknown provider %q", r.ID, r.Provider)
 				continue
 			}
-			if i := slices.IndexFunc(p.Regions, func(x Region) bool { return x.ID == r.ID }); i >= 0 {
-				p.Regions[i] = r.Region
+			at, ok := regionAt[p]
+			if !ok {
+				at = make(map[string]int, len(p.Regions))
+				for j, x := range p.Regions {
+					at[x.ID] = j // uniqueRegions left one entry an ID
+				}
+				regionAt[p] = at
+			}
+			if j, ok := at[r.ID]; ok {
+				p.Regions[j] = r.Region
 			} else {
+				at[r.ID] = len(p.Regions)
 				p.Regions = append(p.Regions, r.Region)
 			}
 		}
 	}
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	where := func(kind, id string) string {
-		if f := origin[kind+" "+id]; f != "" {
-			return f + ": " + kind + " " + id
-		}
-		return kind + " " + id
-	}
-	checkSource := func(what, id string) {
+	where := func(kind, id string) (position, string) { return origin[kind+" "+id], kind + " " + id }
+	checkSource := func(at position, what, id string) {
 		if id == "" {
-			bad("%s: no source", what)
+			bad(at, "%s: no source", what)
 		} else if _, ok := c.sources[id]; !ok {
-			bad("%s: unknown source %q", what, id)
+			bad(at, "%s: unknown source %q", what, id)
 		}
 	}
 	for id, s := range c.sources {
+		at, what := where("source", id)
 		if id == "" {
-			bad("%ssource with empty id", filePrefix(origin["source "]))
+			bad(at, "source with empty id")
 		}
 		if !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "http://") {
-			bad("%s: url %q is not an http(s) URL", where("source", id), s.URL)
+			bad(at, "%s: url %q is not an http(s) URL", what, s.URL)
 		}
 		if !validDate(s.Date) {
-			bad("%s: date %q is not YYYY-MM-DD", where("source", id), s.Date)
+			bad(at, "%s: date %q is not YYYY-MM-DD", what, s.Date)
 		}
 	}
 	for id, co := range c.companies {
-		what := where("company", id)
+		at, what := where("company", id)
 		if id == "" || co.Name == "" {
-			bad("%s: id and name are required", what)
+			bad(at, "%s: id and name are required", what)
 		}
 		if !validCountry(co.Headquarters) {
-			bad("%s: headquarters %q is not a two-letter country code", what, co.Headquarters)
+			bad(at, "%s: headquarters %q is not a two-letter country code", what, co.Headquarters)
 		}
 		if co.Incorporated != "" && !validCountry(co.Incorporated) {
-			bad("%s: incorporated %q is not a two-letter country code", what, co.Incorporated)
+			bad(at, "%s: incorporated %q is not a two-letter country code", what, co.Incorporated)
 		}
 		if len(co.Sources) == 0 {
-			bad("%s: no source", what)
+			bad(at, "%s: no source", what)
 		}
 		for _, s := range co.Sources {
-			checkSource(what, s)
+			checkSource(at, what, s)
 		}
 		if co.Parent != "" {
 			if _, ok := c.companies[co.Parent]; !ok {
-				bad("%s: unknown parent %q", what, co.Parent)
+				bad(at, "%s: unknown parent %q", what, co.Parent)
 			}
 		}
 	}
-	for id := range c.companies {
-		seen := map[string]bool{}
-		for cur := id; cur != ""; {
-			if seen[cur] {
-				bad("%s: parent chain loops at %s", where("company", id), cur)
-				break
-			}
-			seen[cur] = true
-			co, ok := c.companies[cur]
-			if !ok {
-				break
-			}
-			cur = co.Parent
+	for id, ch := range c.parentChains() {
+		at, what := where("company", id)
+		switch {
+		case ch.loop != "":
+			bad(at, "%s: parent chain loops at %s", what, ch.loop)
+		case ch.depth > MaxParentDepth:
+			bad(at, "%s: parent chain of %d companies is longer than %d", what, ch.depth, MaxParentDepth)
 		}
 	}
-	company := func(what, id string) *Company {
+	company := func(at position, what, id string) *Company {
 		co, ok := c.companies[id]
 		if !ok {
-			bad("%s: unknown company %q", what, id)
+			bad(at, "%s: unknown company %q", what, id)
 		}
 		return co
 	}
+	type nameKey struct {
+		pattern  string
+		provider *Provider
+	}
+	seenName := map[nameKey]bool{}
+	type suffixKey struct {
+		suffix   string
+		layer    Layer
+		provider *Provider
+	}
+	seenSuffix := map[suffixKey]bool{}
 	for id, p := range c.providers {
-		what := where("provider", id)
+		at, what := where("provider", id)
 		if p.Name == "" || len(p.Kinds) == 0 {
-			bad("%s: name and kinds are required", what)
+			bad(at, "%s: name and kinds are required", what)
 		}
 		for _, k := range p.Kinds {
 			if !slices.Contains(ProviderKinds, k) {
-				bad("%s: unknown kind %q (want one of %s)", what, k, strings.Join(ProviderKinds, ", "))
+				bad(at, "%s: unknown kind %q (want one of %s)", what, k, strings.Join(ProviderKinds, ", "))
 			}
 		}
-		op := company(what+" operator", p.Operator)
+		op := company(at, what+" operator", p.Operator)
 		if len(p.Sources) == 0 {
-			bad("%s: no source", what)
+			bad(at, "%s: no source", what)
 		}
 		for _, s := range p.Sources {
-			checkSource(what, s)
+			checkSource(at, what, s)
 		}
+		claimed := map[uint32]bool{}
 		for _, a := range p.ASNs {
 			w := fmt.Sprintf("%s AS%d", what, a.ASN)
-			checkSource(w, a.Source)
+			checkSource(at, w, a.Source)
 			o := op
 			if a.Operator != "" {
-				o = company(w+" operator", a.Operator)
+				o = company(at, w+" operator", a.Operator)
 			}
 			if a.ASN == 0 {
-				bad("%s: ASN 0", w)
+				bad(at, "%s: ASN 0", w)
 			}
-			c.byASN[a.ASN] = append(c.byASN[a.ASN], ProviderASN{Provider: p, Operator: o, Claim: a})
+			if !claimed[a.ASN] { // the first claim of an ASN speaks for the provider
+				claimed[a.ASN] = true
+				c.byASN[a.ASN] = append(c.byASN[a.ASN], ProviderASN{Provider: p, Operator: o, Claim: a})
+			}
 		}
 		for _, s := range p.Suffixes {
 			w := fmt.Sprintf("%s suffixes %s", what, s.Layer)
-			checkSource(w, s.Source)
+			checkSource(at, w, s.Source)
 			if s.Layer != LayerWeb && s.Layer != LayerDNS && s.Layer != LayerMail {
-				bad("%s: unknown layer %q", w, s.Layer)
+				bad(at, "%s: unknown layer %q", w, s.Layer)
 			}
 			o := op
 			if s.Operator != "" {
-				o = company(w+" operator", s.Operator)
+				o = company(at, w+" operator", s.Operator)
 			}
 			for _, suf := range s.Suffixes {
 				n := strings.Trim(strings.ToLower(suf), ".")
 				if n == "" || !strings.Contains(n, ".") {
-					bad("%s: suffix %q needs at least two labels", w, suf)
+					bad(at, "%s: suffix %q needs at least two labels", w, suf)
 					continue
 				}
-				last := n[strings.LastIndexByte(n, '.')+1:]
-				c.suffixes[last] = append(c.suffixes[last], suffixRule{suffix: n, layer: s.Layer, provider: p, operator: o, source: s.Source})
+				if k := (suffixKey{n, s.Layer, p}); !seenSuffix[k] {
+					seenSuffix[k] = true
+					c.suffixes[n] = append(c.suffixes[n], suffixRule{suffix: n, layer: s.Layer, provider: p, operator: o, source: s.Source})
+				}
 			}
 		}
 		for _, nc := range p.Names {
 			w := what + " names"
-			checkSource(w, nc.Source)
+			checkSource(at, w, nc.Source)
 			o := op
 			if nc.Operator != "" {
-				o = company(w+" operator", nc.Operator)
+				o = company(at, w+" operator", nc.Operator)
 			}
 			for _, pat := range nc.Patterns {
 				if len(strings.TrimSpace(strings.ToLower(pat))) < 5 {
-					bad("%s: pattern %q is too short to be safe", w, pat)
+					bad(at, "%s: pattern %q is too short to be safe", w, pat)
 				}
-				if lp := strings.ToLower(pat); len(lp) >= 4 {
+				lp := strings.ToLower(pat)
+				if k := (nameKey{lp, p}); len(lp) >= 4 && !seenName[k] {
+					seenName[k] = true
 					c.names = append(c.names, nameRule{pattern: lp, provider: p, operator: o, source: nc.Source})
 				}
 			}
 		}
 		for _, r := range p.Regions {
 			w := fmt.Sprintf("%s region %s", what, r.ID)
-			checkSource(w, r.Source)
+			checkSource(at, w, r.Source)
 			if !validCountry(r.Country) {
-				bad("%s: country %q is not a two-letter code", w, r.Country)
+				bad(at, "%s: country %q is not a two-letter code", w, r.Country)
 			}
 		}
 	}
 	for asn, t := range c.traps {
-		checkSource(where("trap", fmt.Sprintf("AS%d", asn)), t.Source)
+		at, what := where("trap", fmt.Sprintf("AS%d", asn))
+		checkSource(at, what, t.Source)
 	}
 	for id, g := range c.groups {
-		checkSource(where("group", id), g.Source)
+		at, what := where("group", id)
+		checkSource(at, what, g.Source)
 		for _, cc := range g.Countries {
 			if !validCountry(cc) {
-				bad("%s: country %q is not a two-letter code", where("group", id), cc)
+				bad(at, "%s: country %q is not a two-letter code", what, cc)
 			}
 		}
 	}
-	for _, d := range data {
-		for _, rc := range d.Ranges {
-			what := filePrefix(d.File) + "range " + rc.Prefix
+	seenRange := map[RangeClaim]bool{}
+	for k := range data {
+		d := &data[k]
+		for i, rc := range d.Ranges {
+			if seenRange[rc] {
+				continue // a repeated claim would only repeat its matches
+			}
+			seenRange[rc] = true
+			at, what := d.pos("ranges", i), "range "+rc.Prefix
 			p, err := netip.ParsePrefix(rc.Prefix)
 			if err != nil {
-				bad("%s: %v", what, err)
+				bad(at, "%s: %v", what, err)
 				continue
 			}
 			if a := p.Addr(); a.Is4In6() {
 				if p.Bits() < 96 {
-					bad("%s: an IPv4-mapped prefix shorter than /96", what)
+					bad(at, "%s: an IPv4-mapped prefix shorter than /96", what)
 					continue
 				}
 				p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 			}
 			p = p.Masked()
-			checkSource(what, rc.Source)
+			checkSource(at, what, rc.Source)
 			prov, ok := c.providers[rc.Provider]
 			if !ok {
-				bad("%s: unknown provider %q", what, rc.Provider)
+				bad(at, "%s: unknown provider %q", what, rc.Provider)
 				continue
 			}
 			opID := prov.Operator
@@ -453,18 +508,18 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 			}
 			op, ok := c.companies[opID]
 			if !ok {
-				bad("%s: unknown company %q", what, opID)
+				bad(at, "%s: unknown company %q", what, opID)
 				continue
 			}
 			if rc.Country != "" && !validCountry(rc.Country) {
-				bad("%s: country %q is not a two-letter code", what, rc.Country)
+				bad(at, "%s: country %q is not a two-letter code", what, rc.Country)
 			}
 			c.ranges = append(c.ranges, RangeMatch{Claim: rc, Prefix: p, Provider: prov, Operator: op, Index: len(c.ranges)})
 		}
 	}
-	if len(errs) > 0 {
-		sortErrors(errs)
-		return nil, errors.Join(errs...)
+	if len(probs) > 0 {
+		sortProblems(probs, fileOrder)
+		return nil, &CatalogError{Problems: probs}
 	}
 	if len(c.ranges) > 0 {
 		c.rangeIndex = map[netip.Prefix][]int{}
@@ -500,17 +555,9 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		k := key4(r.pattern)
 		c.nameKeys[k] = append(c.nameKeys[k], i)
 	}
-	for k := range c.suffixes {
-		rs := c.suffixes[k]
-		sort.Slice(rs, func(i, j int) bool {
-			if len(rs[i].suffix) != len(rs[j].suffix) {
-				return len(rs[i].suffix) > len(rs[j].suffix)
-			}
-			if rs[i].suffix != rs[j].suffix {
-				return rs[i].suffix < rs[j].suffix
-			}
-			return rs[i].provider.ID < rs[j].provider.ID
-		})
+	for _, rs := range c.suffixes {
+		// Stable: one provider's rules for two layers keep their order.
+		sort.SliceStable(rs, func(i, j int) bool { return rs[i].provider.ID < rs[j].provider.ID })
 	}
 	c.companyIDs = sortedKeys(c.companies)
 	c.providerIDs = sortedKeys(c.providers)
@@ -518,11 +565,195 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 	return c, nil
 }
 
+// A position is where an entry was given.
+type position struct {
+	file string
+	line int // 0 when unknown
+}
+
+// line returns the line of the i-th entry of a list, or 0.
+func (d *CatalogData) line(list string, i int) int {
+	if ls := d.Lines[list]; i < len(ls) {
+		return ls[i]
+	}
+	return 0
+}
+
+// pos returns the position of the i-th entry of a list.
+func (d *CatalogData) pos(list string, i int) position {
+	return position{file: d.File, line: d.line(list, i)}
+}
+
+// uniqueRegions returns a copy of a provider's regions with one entry an
+// ID, the first, which is the one [Provider.Region] returns.
+func uniqueRegions(rs []Region) []Region {
+	out := make([]Region, 0, len(rs))
+	seen := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// uniqueStrings returns a copy of ss with the first of each string.
+func uniqueStrings(ss []string) []string {
+	if len(ss) == 0 {
+		return ss
+	}
+	out := make([]string, 0, len(ss))
+	seen := make(map[string]bool, len(ss))
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// A parentChain describes the chain of a company: its depth, counting the
+// company, or where it loops.
+type parentChain struct {
+	depth int
+	loop  string // the first company met twice, when the chain loops
+}
+
+// parentChains returns the chain of every company, walking each link once,
+// so that a long chain costs linear time rather than quadratic.
+func (c *Catalog) parentChains() map[string]parentChain {
+	chains := make(map[string]parentChain, len(c.companies))
+	onPath := map[string]int{}
+	var path []string
+	for id := range c.companies {
+		if _, ok := chains[id]; ok {
+			continue
+		}
+		clear(onPath)
+		path = path[:0]
+		var end parentChain // the chain beyond the end of path
+		for cur := id; cur != ""; {
+			if ch, ok := chains[cur]; ok {
+				end = ch
+				if ch.loop != "" {
+					// cur is on its loop (loop == cur) or leads to it: either
+					// way the companies before it meet ch.loop first.
+					end = parentChain{loop: ch.loop}
+				}
+				break
+			}
+			if i, ok := onPath[cur]; ok {
+				// path[i:] is a loop: each of its companies meets itself first.
+				for _, x := range path[i:] {
+					chains[x] = parentChain{loop: x}
+				}
+				path = path[:i]
+				end = parentChain{loop: cur}
+				break
+			}
+			co, ok := c.companies[cur]
+			if !ok {
+				break // an unknown parent, reported on its own
+			}
+			onPath[cur] = len(path)
+			path = append(path, cur)
+			cur = co.Parent
+		}
+		for j := len(path) - 1; j >= 0; j-- {
+			if end.loop == "" {
+				end.depth++
+			}
+			chains[path[j]] = end
+		}
+	}
+	return chains
+}
+
+// MaxShownProblems is how many problems the message of a [CatalogError]
+// lists; it counts the others by file, so that a file of a million bad
+// entries makes a short message.
+const MaxShownProblems = 20
+
+// A Problem is one thing wrong with catalog data.
+type Problem struct {
+	File string // the file of the entry, "" when the data names none
+	Line int    // the line of the entry in File, 0 when unknown
+	Msg  string // the entry and what is wrong with it
+}
+
+// String returns the problem as "file:line: message".
+func (p Problem) String() string {
+	switch {
+	case p.File == "":
+		return p.Msg
+	case p.Line == 0:
+		return p.File + ": " + p.Msg
+	}
+	return p.File + ":" + strconv.Itoa(p.Line) + ": " + p.Msg
+}
+
+// A CatalogError lists the problems found in catalog data, sorted by file
+// (in the order the files were given), line and message.
+type CatalogError struct {
+	Problems []Problem
+}
+
+// Error returns the first [MaxShownProblems] problems, one a line, and then
+// for each file with more a line "... and K more errors in FILE".
+func (e *CatalogError) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems[:min(len(e.Problems), MaxShownProblems)] {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.String())
+	}
+	var files []string
+	more := map[string]int{}
+	for _, p := range e.Problems[min(len(e.Problems), MaxShownProblems):] {
+		if more[p.File] == 0 {
+			files = append(files, p.File)
+		}
+		more[p.File]++
+	}
+	for _, f := range files {
+		noun := "errors"
+		if more[f] == 1 {
+			noun = "error"
+		}
+		if f == "" {
+			fmt.Fprintf(&b, "\n... and %d more %s", more[f], noun)
+		} else {
+			fmt.Fprintf(&b, "\n... and %d more %s in %s", more[f], noun, f)
+		}
+	}
+	return b.String()
+}
+
 // ProviderKinds are the kinds a provider may have.
 var ProviderKinds = []string{"cloud", "cdn", "dns", "mail", "hosting", "network", "security", "saas"}
 
-func sortErrors(errs []error) {
-	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+// sortProblems sorts problems by file, in the order of fileOrder, then line
+// and message, so that the first ones shown are the first in each file.
+func sortProblems(ps []Problem, fileOrder map[string]int) {
+	sort.Slice(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if oa, ob := fileOrder[a.File], fileOrder[b.File]; oa != ob {
+			return oa < ob
+		}
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Msg < b.Msg
+	})
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -613,12 +844,19 @@ func (c *Catalog) MatchName(asn uint32, asName string) []NameMatch {
 	lower := strings.ToLower(asName)
 	// A pattern can only occur where its first four bytes do: look those up
 	// at every position, then check candidates whole. This keeps substring
-	// semantics at the cost of one map lookup per byte of the name.
-	var cand []int
+	// semantics at the cost of one map lookup per byte of the name. Each
+	// distinct four bytes is looked up once, so that a name that repeats
+	// them does not multiply the candidates of a catalog with many patterns.
+	var buf [64][4]byte
+	keys := buf[:0]
 	for i := 0; i+4 <= len(lower); i++ {
-		if rs, ok := c.nameKeys[key4(lower[i:])]; ok {
-			cand = append(cand, rs...)
-		}
+		keys = append(keys, key4(lower[i:]))
+	}
+	slices.SortFunc(keys, func(a, b [4]byte) int { return bytes.Compare(a[:], b[:]) })
+	keys = slices.Compact(keys)
+	var cand []int
+	for _, k := range keys {
+		cand = append(cand, c.nameKeys[k]...)
 	}
 	if len(cand) == 0 {
 		return nil
@@ -626,30 +864,30 @@ func (c *Catalog) MatchName(asn uint32, asName string) []NameMatch {
 	sort.Ints(cand) // rules are sorted longest pattern first
 	cand = slices.Compact(cand)
 	var ms []NameMatch
+	var matched map[*Provider]bool // once ms is long, so that many providers stay linear
 	for _, i := range cand {
 		r := c.names[i]
 		if !strings.Contains(lower, r.pattern) {
 			continue
 		}
-		dup := false
-		for _, m := range ms {
-			if m.Provider == r.provider {
-				dup = true
-				break
+		if matched != nil {
+			if matched[r.provider] {
+				continue
 			}
+		} else if slices.ContainsFunc(ms, func(m NameMatch) bool { return m.Provider == r.provider }) {
+			continue
 		}
-		if !dup {
-			ms = append(ms, NameMatch{Provider: r.provider, Operator: r.operator, Pattern: r.pattern, Source: r.source})
+		ms = append(ms, NameMatch{Provider: r.provider, Operator: r.operator, Pattern: r.pattern, Source: r.source})
+		if matched == nil && len(ms) > 8 {
+			matched = make(map[*Provider]bool, 2*len(ms))
+			for _, m := range ms {
+				matched[m.Provider] = true
+			}
+		} else if matched != nil {
+			matched[r.provider] = true
 		}
 	}
 	return ms
-}
-
-func filePrefix(f string) string {
-	if f == "" {
-		return ""
-	}
-	return f + ": "
 }
 
 // HasRanges reports whether the catalog holds range claims.
@@ -699,14 +937,11 @@ type SuffixMatch struct {
 // a name that merely ends with the same characters.
 func (c *Catalog) MatchHost(host string) []SuffixMatch {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	i := strings.LastIndexByte(h, '.')
-	if i < 0 {
-		return nil
-	}
-	rules := c.suffixes[h[i+1:]]
 	var ms []SuffixMatch
-	for _, r := range rules {
-		if h == r.suffix || (len(h) > len(r.suffix) && strings.HasSuffix(h, r.suffix) && h[len(h)-len(r.suffix)-1] == '.') {
+	// Look up the name and each name above it that still has two labels:
+	// one map look-up a label, however many suffixes the catalog holds.
+	for s := h; strings.IndexByte(s, '.') >= 0; s = s[strings.IndexByte(s, '.')+1:] {
+		for _, r := range c.suffixes[s] {
 			ms = append(ms, SuffixMatch{Provider: r.provider, Operator: r.operator, Suffix: r.suffix, Layer: r.layer, Source: r.source})
 		}
 	}

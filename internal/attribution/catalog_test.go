@@ -2,9 +2,15 @@ package attribution_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sovmap/sovmap/internal/attribution"
 )
@@ -989,5 +995,238 @@ func TestNewCatalogErrorFiles(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNewCatalogLarge builds catalogs that made NewCatalog or a look-up
+// quadratic: each once took minutes, and takes well under a second. The
+// deadline only detects a hang.
+func TestNewCatalogLarge(t *testing.T) {
+	tests := []struct {
+		name string
+		data func() attribution.CatalogData
+		use  func(c *attribution.Catalog)
+	}{
+		{
+			// Each row of the region table searched the provider's regions
+			// from the start.
+			name: "region table over many regions",
+			data: func() attribution.CatalogData {
+				d := testData()
+				const n = 200000
+				p := &d.Providers[1]
+				p.Regions = make([]attribution.Region, n)
+				for i := range p.Regions {
+					p.Regions[i] = attribution.Region{ID: "r" + strconv.Itoa(i), Country: "US", Source: "src2"}
+				}
+				d.Regions = slices.Repeat([]attribution.ProviderRegion{{Provider: "beta-net", Region: attribution.Region{ID: "new", Country: "FR", Source: "src2"}}}, n)
+				return d
+			},
+			use: func(c *attribution.Catalog) {
+				p, _ := c.Provider("beta-net")
+				if r, ok := p.Region("new"); !ok || r.Country != "FR" || len(p.Regions) != 200001 {
+					t.Errorf("Provider(beta-net) has %d regions, Region(new) = %s, %v; want 200001, FR", len(p.Regions), js(r), ok)
+				}
+			},
+		},
+		{
+			// The loop check walked every company's chain from its start.
+			name: "long parent chain",
+			data: func() attribution.CatalogData {
+				d := testData()
+				for i := range 30000 {
+					d.Companies = append(d.Companies, attribution.Company{ID: "c" + strconv.Itoa(i), Name: "C", Headquarters: "US", Parent: "c" + strconv.Itoa(i+1), Sources: []string{"src"}})
+				}
+				return d
+			},
+		},
+		{
+			// MatchHost compared the name with every suffix of its last
+			// label.
+			name: "many suffixes",
+			data: func() attribution.CatalogData {
+				d := testData()
+				sufs := make([]string, 200000)
+				for i := range sufs {
+					sufs[i] = "h" + strconv.Itoa(i) + ".example.com"
+				}
+				d.Providers[1].Suffixes = []attribution.SuffixClaim{{Layer: attribution.LayerWeb, Suffixes: sufs, Source: "src2"}}
+				return d
+			},
+			use: func(c *attribution.Catalog) {
+				for i := range 50000 {
+					if ms := c.MatchHost("www.h" + strconv.Itoa(i) + ".example.com"); len(ms) != 1 {
+						t.Fatalf("MatchHost(www.h%d.example.com) = %q, want one match", i, suffixSummary(ms))
+					}
+				}
+			},
+		},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			d := test.data()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				c, err := attribution.NewCatalog(d)
+				if err != nil {
+					_ = err.Error()
+					return
+				}
+				if test.use != nil {
+					test.use(c)
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("NewCatalog did not end within 30s")
+			}
+		})
+	}
+}
+
+// TestNewCatalogDuplicateClaims checks that a claim given many times (as
+// YAML aliases make cheap) counts once in the look-ups.
+func TestNewCatalogDuplicateClaims(t *testing.T) {
+	t.Parallel()
+	d := testData()
+	const n = 1000
+	p := &d.Providers[1]
+	p.ASNs = slices.Repeat([]attribution.ASNClaim{{ASN: 300, Source: "src2"}}, n)
+	p.Suffixes = slices.Repeat([]attribution.SuffixClaim{{Layer: attribution.LayerWeb, Suffixes: []string{"beta.example"}, Source: "src2"}}, n)
+	p.Names = slices.Repeat([]attribution.NameClaim{{Patterns: []string{"beta networks"}, Source: "src2"}}, n)
+	p.Regions = slices.Repeat([]attribution.Region{{ID: "eu-1", Country: "FR", Source: "src2"}}, n)
+	d.Ranges = slices.Repeat([]attribution.RangeClaim{{Prefix: "10.0.0.0/8", Provider: "beta-net", Source: "src2"}}, n)
+	d.Groups[0].Countries = slices.Repeat([]string{"CN", "RU"}, n)
+	c := mustCatalog(t, d)
+	if got := c.MatchRanges(netip.MustParseAddr("10.1.2.3")); len(got) != 1 {
+		t.Errorf("MatchRanges(10.1.2.3) = %d claims, want 1", len(got))
+	}
+	if g, _ := c.Group("watch"); !slices.Equal(g.Countries, []string{"CN", "RU"}) {
+		t.Errorf("Group(watch).Countries = %q, want [CN RU]", g.Countries)
+	}
+	if got := c.ByASN(300); len(got) != 1 {
+		t.Errorf("ByASN(300) = %d claims, want 1", len(got))
+	}
+	if got := c.MatchHost("www.beta.example"); len(got) != 1 {
+		t.Errorf("MatchHost(www.beta.example) = %d matches, want 1", len(got))
+	}
+	if got := c.MatchName(1, "Beta Networks"); len(got) != 1 {
+		t.Errorf("MatchName(1, Beta Networks) = %d matches, want 1", len(got))
+	}
+	if got, _ := c.Provider("beta-net"); len(got.Regions) != 1 {
+		t.Errorf("Provider(beta-net).Regions = %d regions, want 1", len(got.Regions))
+	}
+}
+
+// parentChainsSlow is the reference for the parent-chain checks of
+// NewCatalog: it walks each company's chain from its start.
+func parentChainsSlow(parent map[string]string) []string {
+	var out []string
+	for id := range parent {
+		seen := map[string]bool{}
+		n, loop := 0, ""
+		for cur := id; cur != ""; {
+			if seen[cur] {
+				loop = cur
+				break
+			}
+			seen[cur] = true
+			p, ok := parent[cur]
+			if !ok {
+				break
+			}
+			n++
+			cur = p
+		}
+		switch {
+		case loop != "":
+			out = append(out, fmt.Sprintf("company %s: parent chain loops at %s", id, loop))
+		case n > attribution.MaxParentDepth:
+			out = append(out, fmt.Sprintf("company %s: parent chain of %d companies is longer than %d", id, n, attribution.MaxParentDepth))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestNewCatalogParentChainsSlow compares the parent-chain problems of
+// NewCatalog with the slow reference on random parent graphs: chains, loops,
+// chains into loops, unknown parents and chains deeper than MaxParentDepth.
+func TestNewCatalogParentChainsSlow(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	for round := range 200 {
+		n := 1 + r.IntN(120)
+		parent := map[string]string{}
+		d := attribution.CatalogData{Sources: []attribution.Source{{ID: "src", URL: "https://x.example", Date: "2026-01-01"}}}
+		for i := range n {
+			id := "c" + strconv.Itoa(i)
+			var p string
+			switch k := r.IntN(50); {
+			case k == 0:
+				p = "" // a root
+			case k == 1:
+				p = "nobody" // unknown
+			case k == 2:
+				p = "c" + strconv.Itoa(r.IntN(n)) // anywhere, maybe a loop
+			default:
+				if i+1 < n {
+					p = "c" + strconv.Itoa(i+1) // the long chains
+				}
+			}
+			parent[id] = p
+			d.Companies = append(d.Companies, attribution.Company{ID: id, Name: "C", Headquarters: "US", Parent: p, Sources: []string{"src"}})
+		}
+		want := parentChainsSlow(parent)
+		_, err := attribution.NewCatalog(d)
+		var got []string
+		var ce *attribution.CatalogError
+		if errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				if strings.Contains(p.Msg, "parent chain") {
+					got = append(got, p.Msg)
+				}
+			}
+		} else if err != nil {
+			t.Fatalf("round %d: NewCatalog = %v, want a *CatalogError", round, err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: parents %v:\nNewCatalog problems %q\nwant %q", round, parent, got, want)
+		}
+	}
+}
+
+// TestCatalogErrorMessage checks that the message lists the first
+// MaxShownProblems problems, sorted by file order and line, and counts the
+// rest by file.
+func TestCatalogErrorMessage(t *testing.T) {
+	t.Parallel()
+	base := testData()
+	base.File = "base.yaml"
+	user := attribution.CatalogData{File: "user.yaml", Lines: map[string][]int{"ranges": {}}}
+	for i := range 30 {
+		user.Ranges = append(user.Ranges, attribution.RangeClaim{Prefix: fmt.Sprintf("10.0.%d.0/24", i), Provider: "nobody", Source: "src"})
+		user.Lines["ranges"] = append(user.Lines["ranges"], 3+i)
+	}
+	base.Companies[3].Parent = "nobody" // one problem in the first file
+	_, err := attribution.NewCatalog(base, user)
+	if err == nil {
+		t.Fatal("NewCatalog = nil error, want 31 problems")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{`base.yaml: company beta-inc: unknown parent "nobody"`}
+	for i := range attribution.MaxShownProblems - 1 {
+		want = append(want, fmt.Sprintf(`user.yaml:%d: range 10.0.%d.0/24: unknown provider "nobody"`, 3+i, i))
+	}
+	want = append(want, "... and 11 more errors in user.yaml")
+	if !slices.Equal(lines, want) {
+		t.Errorf("NewCatalog error =\n%s\nwant\n%s", err, strings.Join(want, "\n"))
+	}
+	var ce *attribution.CatalogError
+	if !errors.As(err, &ce) || len(ce.Problems) != 31 {
+		t.Errorf("NewCatalog error = %T, want a *CatalogError with all 31 problems", err)
 	}
 }
