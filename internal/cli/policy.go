@@ -52,7 +52,9 @@ name, "all", or a file, and may be repeated.
           the kind of each record is told from its fields unless --kind is
           given; scan records with "layers" are split into layers and flows
           summaries with "groups" into their rows; when a population rule is
-          loaded, the records are also summarised and the summary checked
+          loaded, the records are also summarised and the summary checked;
+          a line (or a document spanning lines) over 16 MiB is reported
+          and skipped
 
 Flags of check:
   --policy P          a pack name, "all", or a policy file (repeatable)
@@ -64,7 +66,9 @@ Flags of check:
   --catalog FILE      extend the catalog that group and parent lookups use
 
 Exit status: 0 when nothing failed; 1 when a finding reached --fail-on, a test
-failed, or input was invalid; 2 for a usage error; 3 when a file cannot be read.
+failed, input was invalid, or a rule's evaluation was stopped by a limit of
+cost or time (docs/policy.md, Limits); 2 for a usage error; 3 when a file
+cannot be read.
 
 Examples:
   sovmap policy list
@@ -272,6 +276,12 @@ type policyRun struct {
 	failOn policy.Severity
 	counts [policy.SeverityCritical + 1]int
 	pops   map[string]*policy.Population // by record kind, when population rules are loaded
+
+	// Evaluations stopped by a limit (policy.ErrLimit): how many, and the
+	// first maxReported, told at once by warn when set, else by exit.
+	limited    int
+	limitNotes []string
+	warn       func(msg string)
 }
 
 // start compiles the policies of the flags; it returns nil when no --policy
@@ -305,9 +315,45 @@ func newPolicyRun(set *policy.Set, failOn policy.Severity) *policyRun {
 // evaluate returns the findings of a record and counts them; the record also
 // joins the population when population rules are loaded.
 func (pr *policyRun) evaluate(kind string, rec map[string]any) []policy.Finding {
+	return pr.evaluateAt(kind, rec, "")
+}
+
+// evaluateAt is evaluate for a record at a place ("file:line: ") of the
+// input, which errors name.
+func (pr *policyRun) evaluateAt(kind string, rec map[string]any, where string) []policy.Finding {
 	pr.addToPopulation(kind, rec)
-	fs := pr.set.Evaluate(kind, rec)
+	fs := pr.check(kind, rec, func() string {
+		name := policy.Subject(kind, rec)
+		if name == "" {
+			name = kind + " record"
+		}
+		return where + name
+	})
 	pr.count(fs)
+	return fs
+}
+
+// check evaluates a record, named in errors by name(), and keeps the rule
+// evaluations that a limit stopped: the batch goes on, the rule counts as
+// not broken, and the error is reported and fails the command. Other errors
+// (a field the record lacks) are the rule's business, as in Evaluate.
+func (pr *policyRun) check(kind string, rec map[string]any, name func() string) []policy.Finding {
+	fs, errs := pr.set.Check(kind, rec)
+	for _, err := range errs {
+		if !errors.Is(err, policy.ErrLimit) {
+			continue
+		}
+		pr.limited++
+		if pr.limited > maxReported {
+			continue
+		}
+		msg := fmt.Sprintf("%s: %v", name(), err)
+		if pr.warn != nil {
+			pr.warn(msg)
+		} else {
+			pr.limitNotes = append(pr.limitNotes, msg)
+		}
+	}
 	return fs
 }
 
@@ -359,7 +405,7 @@ func (pr *policyRun) populations(name string) []popResult {
 		}
 		rec := p.Record()
 		rec["population"] = n
-		fs := pr.set.Evaluate(policy.KindPopulation, rec)
+		fs := pr.check(policy.KindPopulation, rec, func() string { return "population " + n })
 		pr.count(fs)
 		out = append(out, popResult{n, rec, fs})
 	}
@@ -401,11 +447,24 @@ func plural(n int) string {
 	return "s"
 }
 
-// exit reports a --fail-on failure on stderr and returns its exit error, or
-// nil.
+// exit reports the evaluations stopped by a limit and a --fail-on failure on
+// stderr and returns their exit error, or nil.
 func (pr *policyRun) exit(e *env, cmd string) error {
+	for _, msg := range pr.limitNotes {
+		e.errorf("%s: %s", cmd, msg)
+	}
+	pr.limitNotes = nil
+	if pr.limited > 0 {
+		if n := pr.limited - maxReported; n > 0 {
+			e.errorf("%s: %d more rule evaluation%s stopped by a limit not shown", cmd, n, plural(n))
+		}
+		e.errorf("%s: %d rule evaluation%s stopped by a limit (docs/policy.md, Limits): such a rule counts as not broken by its record", cmd, pr.limited, plural(pr.limited))
+	}
 	if n := pr.failed(); n > 0 {
 		e.errorf("%s: %d finding%s at or above %s (--fail-on %s): %s", cmd, n, plural(n), pr.failOn, pr.failOn, pr.summary())
+		return &exitError{exitInvalid}
+	}
+	if pr.limited > 0 {
 		return &exitError{exitInvalid}
 	}
 	return nil
@@ -623,7 +682,7 @@ func (ip *ipPolicy) verdictSlow(b []byte, a netip.Addr) *ipVerdict {
 			v.tally = policy.TallyOf(policy.KindIP, ipRecordMap(&r, ipPlaceholder, prefixPlaceholder))
 		}
 	} else {
-		v = ip.evaluateRecord(&r, ipPlaceholder, prefixPlaceholder)
+		v = ip.evaluateRecord(&r, ipPlaceholder, prefixPlaceholder, a)
 		if keyed && len(v.findings) == 0 && len(ip.clean) < maxIPCache {
 			ip.clean[ek] = true
 		}
@@ -642,12 +701,12 @@ func (ip *ipPolicy) verdictSlow(b []byte, a netip.Addr) *ipVerdict {
 // record's ip and prefix (placeholders when the verdict is cached).
 func (ip *ipPolicy) evaluate(a netip.Addr, addr, prefix string) *ipVerdict {
 	r := ip.eng.Attribute(a)
-	return ip.evaluateRecord(&r, addr, prefix)
+	return ip.evaluateRecord(&r, addr, prefix, a)
 }
 
-func (ip *ipPolicy) evaluateRecord(r *attribution.Record, addr, prefix string) *ipVerdict {
+func (ip *ipPolicy) evaluateRecord(r *attribution.Record, addr, prefix string, a netip.Addr) *ipVerdict {
 	rec := ipRecordMap(r, addr, prefix)
-	v := &ipVerdict{findings: ip.run.set.Evaluate(policy.KindIP, rec)}
+	v := &ipVerdict{findings: ip.run.check(policy.KindIP, rec, a.String)}
 	if ip.run.pops != nil {
 		v.tally = policy.TallyOf(policy.KindIP, rec)
 	}
@@ -1072,11 +1131,12 @@ func loadCatalog(df *dataFlags) (*attribution.Catalog, error) {
 	return catalog.Load(df.catalogs...)
 }
 
-// Limits of "policy check": the invalid records reported one by one, and the
-// size of a JSON value that spans lines.
+// Limits of "policy check": the invalid records (and rule evaluations
+// stopped by a limit) reported one by one, and the size of a record, on one
+// line or on several, as policytest reads a test file.
 const (
-	maxReported = 10
-	maxPending  = 64 << 20
+	maxReported   = 10
+	maxRecordSize = 16 << 20
 )
 
 // checkOut is a finding of "policy check --format json".
@@ -1125,6 +1185,7 @@ func runPolicyCheck(e *env, args []string) error {
 		return reportPolicyError(e, "policy check", err)
 	}
 	run := newPolicyRun(set, failOn)
+	run.warn = func(msg string) { e.errorf("policy check: %s", msg) }
 	w := bufio.NewWriterSize(e.stdout, 64*1024)
 	var located []policy.Located
 	enc := json.NewEncoder(w)
@@ -1158,9 +1219,7 @@ func runPolicyCheck(e *env, args []string) error {
 			defer f.Close()
 			r, label = f, name
 		}
-		br := bufio.NewReaderSize(r, 1<<20)
-		line, start := 0, 0
-		var pending []byte // a JSON value that spans lines (an indented document)
+		dr := newDocReader(r, maxRecordSize)
 		process := func(b []byte, at int) {
 			rec, perr := policy.RecordJSON(b)
 			if perr != nil {
@@ -1174,22 +1233,23 @@ func runPolicyCheck(e *env, args []string) error {
 			if k == "" {
 				k = policy.DetectKind(rec)
 			}
+			where := fmt.Sprintf("%s:%d: ", label, at)
 			switch k {
 			case "":
 				skipped++
 			case "domain":
 				records++
 				for _, l := range policy.Layers(rec) {
-					emit(label, at, policy.KindScanLayer, l, run.evaluate(policy.KindScanLayer, l))
+					emit(label, at, policy.KindScanLayer, l, run.evaluateAt(policy.KindScanLayer, l, where))
 				}
 			case "flows":
 				records++
 				for _, row := range policy.FlowRows(rec) {
-					emit(label, at, policy.KindFlowGroup, row, run.evaluate(policy.KindFlowGroup, row))
+					emit(label, at, policy.KindFlowGroup, row, run.evaluateAt(policy.KindFlowGroup, row, where))
 				}
 			default:
 				records++
-				emit(label, at, k, rec, run.evaluate(k, rec))
+				emit(label, at, k, rec, run.evaluateAt(k, rec, where))
 			}
 		}
 		for {
@@ -1197,36 +1257,23 @@ func runPolicyCheck(e *env, args []string) error {
 				w.Flush()
 				return err
 			}
-			b, err := br.ReadBytes('\n')
-			if len(b) > 0 {
-				line++
-				t := bytes.TrimSpace(b)
-				switch {
-				case pending != nil:
-					pending = append(pending, b...)
-				case len(t) > 0 && t[0] != '#':
-					pending, start = append([]byte(nil), t...), line
+			b, at, err := dr.next()
+			var long *longError
+			switch {
+			case err == nil:
+				process(b, at)
+				continue
+			case errors.As(err, &long):
+				invalid++
+				if invalid <= maxReported {
+					e.errorf("policy check: %s:%d: %v", label, at, err)
 				}
-				if pending != nil {
-					// Wait for the rest of a value that continues on the next
-					// lines; anything else is processed (or reported) now.
-					_, perr := policy.RecordJSON(pending)
-					if !errors.Is(perr, io.ErrUnexpectedEOF) || len(pending) > maxPending {
-						process(pending, start)
-						pending = nil
-					}
-				}
-			}
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
+				continue
+			case !errors.Is(err, io.EOF):
 				w.Flush()
 				return fmt.Errorf("read %s: %w", label, err)
 			}
-		}
-		if pending != nil {
-			process(pending, start)
+			break
 		}
 	}
 	if invalid > maxReported {

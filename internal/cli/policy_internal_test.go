@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -295,3 +298,116 @@ func TestAppendFindings(t *testing.T) {
 
 // streamN is the number of addresses of BenchmarkIPStreamPolicyOverhead.
 const streamN = 1000000
+
+// TestDocReader checks the reader of "policy check": documents on one line
+// or several, blank lines and comments skipped, and lines and documents over
+// the limit (here 40 bytes) reported with their line and skipped, the
+// reading going on after them.
+func TestDocReader(t *testing.T) {
+	t.Parallel()
+	long := `{"a":"` + strings.Repeat("x", 40) + `"}`
+	tests := []struct {
+		name, in string
+		want     []string // "LINE DOC", or "LINE !line" / "LINE !record" for an error
+		max      int      // 40 if 0
+	}{
+		{"ndjson", "{\"a\":1}\n\n# note\n{\"b\":2}\r\n[3]\nnope", []string{`1 {"a":1}`, `4 {"b":2}`, `5 [3]`, `6 nope`}, 0},
+		{"spanning lines", "{\n  \"a\": \"}{\",\n  \"b\": [1, {\"c\": \"\\\"]\"}]\n}\n{\"d\":4}\n", []string{"1 {  \"a\": \"}{\",\n  \"b\": [1, {\"c\": \"\\\"]\"}]\n}\n", `5 {"d":4}`}, 100},
+		{"unfinished at the end", "{\"a\":1}\n{\n  \"b\": 2\n", []string{`1 {"a":1}`, "2 {  \"b\": 2\n"}, 0},
+		{"newline in a string ends the document", "{\"a\": \"b\n\"}\n", []string{"1 {\"a\": \"b", `2 "}`}, 0},
+		{"long line", "{\"a\":1}\n" + long + "\n{\"b\":2}\n", []string{`1 {"a":1}`, "2 !line", `3 {"b":2}`}, 0},
+		{"long last line", "{\"a\":1}\n" + long, []string{`1 {"a":1}`, "2 !line"}, 0},
+		{"exactly the limit", strings.Repeat(" ", 29) + "{\"a\":\"bcd\"}\r\n" + strings.Repeat(" ", 30) + "{\"a\":\"bcd\"}\r\n", []string{`1 {"a":"bcd"}`, "2 !line"}, 0},
+		{"long document", "{\n" + strings.Repeat("  \"k\": \"vvvvvvvv\",\n", 4) + "  \"z\": {\"y\": 1}\n}\n{\"b\":2}\n", []string{"1 !record", `8 {"b":2}`}, 0},
+		{"long line in a document", "{\n  \"a\": 1,\n" + long + "\n}\n", []string{"1 {  \"a\": 1,\n", "3 !line", "4 }"}, 0},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			t.Parallel()
+			max := test.max
+			if max == 0 {
+				max = 40
+			}
+			d := newDocReader(strings.NewReader(test.in), max)
+			var got []string
+			for {
+				b, line, err := d.next()
+				var le *longError
+				switch {
+				case errors.As(err, &le) && le.doc:
+					got = append(got, fmt.Sprintf("%d !record", line))
+				case errors.As(err, &le):
+					got = append(got, fmt.Sprintf("%d !line", line))
+				case err == nil:
+					got = append(got, fmt.Sprintf("%d %s", line, b))
+				case err == io.EOF:
+				default:
+					t.Fatal(err)
+				}
+				if err == io.EOF {
+					break
+				}
+			}
+			if !reflect.DeepEqual(got, test.want) {
+				t.Errorf("got %q\nwant %q", got, test.want)
+			}
+		})
+	}
+	if e := (&longError{max: maxRecordSize}).Error(); e != "line longer than 16 MiB, skipped" {
+		t.Errorf("longError = %q", e)
+	}
+}
+
+// TestPolicyRunLimits checks how ip, scan and flows report the rule
+// evaluations stopped by a limit: at the end, the first maxReported with
+// their record, then how many more, and exit status 1; the other rules and
+// records are evaluated.
+func TestPolicyRunLimits(t *testing.T) {
+	t.Parallel()
+	p, err := policy.Parse("pairs.yaml", strings.NewReader(`rules:
+  - id: t/pairs
+    title: Two hosts whose names differ by a final dot
+    severity: low
+    applies_to: [scan-layer]
+    expr: r.hosts.exists(h, r.hosts.exists(g, g.host == h.host + "."))
+    message: pairs
+    source: {title: T, url: "https://example.org/t", date: 2024-01-02}
+  - id: t/layer
+    title: A layer
+    severity: info
+    applies_to: [scan-layer]
+    expr: "true"
+    message: a layer
+    source: {title: T, url: "https://example.org/t", date: 2024-01-02}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := policy.Compile(policy.Env{}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := make([]any, 2000)
+	for i := range hosts {
+		hosts[i] = map[string]any{"host": fmt.Sprintf("h%d", i)}
+	}
+	run := newPolicyRun(set, policy.SeverityNone)
+	for i := range maxReported + 2 {
+		rec := map[string]any{"domain": fmt.Sprintf("d%d.example", i), "layer": "dns", "hosts": hosts}
+		if fs := run.evaluate(policy.KindScanLayer, rec); len(fs) != 1 || fs[0].Rule != "t/layer" {
+			t.Fatalf("record %d: findings %v, want t/layer", i, fs)
+		}
+	}
+	var stderr bytes.Buffer
+	err = run.exit(&env{stderr: &stderr}, "scan")
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitInvalid {
+		t.Errorf("exit = %v, want exit status 1", err)
+	}
+	want := "sovmap: scan: d0.example dns: rule t/pairs: expr: evaluation limit exceeded: cost over 1000000 units (policy.MaxCost)\n"
+	if !strings.HasPrefix(stderr.String(), want) || strings.Count(stderr.String(), "evaluation limit exceeded") != maxReported ||
+		!strings.Contains(stderr.String(), "sovmap: scan: 2 more rule evaluations stopped by a limit not shown\n") ||
+		!strings.HasSuffix(stderr.String(), "sovmap: scan: 12 rule evaluations stopped by a limit (docs/policy.md, Limits): such a rule counts as not broken by its record\n") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}

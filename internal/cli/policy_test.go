@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sovmap/sovmap/internal/cli"
 	"github.com/sovmap/sovmap/internal/policy"
@@ -446,5 +448,155 @@ func TestPolicyCheckInvalidCap(t *testing.T) {
 	code, _, stderr := polRun(t, strings.Repeat("nope\n", 15), "policy", "check", "--policy", "us-icts", "-")
 	if code != 1 || strings.Count(stderr, "not a JSON object") != 10 || !strings.Contains(stderr, "5 more invalid records not shown") {
 		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// polRunWithin is polRun that fails the test when the command has not
+// returned after d: a detector of hangs, not a measure of time.
+func polRunWithin(t *testing.T, d time.Duration, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	type result struct {
+		code int
+		o, e string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var o, e bytes.Buffer
+		code := cli.Run(context.Background(), args, strings.NewReader(stdin), &o, &e)
+		done <- result{code, o.String(), e.String()}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.o, r.e
+	case <-time.After(d):
+		t.Fatalf("%v: still running after %v", args, d)
+	}
+	return 0, "", ""
+}
+
+// nestedAll is nine nested comprehensions over ten numbers: 10⁹ steps.
+const nestedAll = `[0,1,2,3,4,5,6,7,8,9].all(a, [0,1,2,3,4,5,6,7,8,9].all(b, [0,1,2,3,4,5,6,7,8,9].all(c, [0,1,2,3,4,5,6,7,8,9].all(d, [0,1,2,3,4,5,6,7,8,9].all(e, [0,1,2,3,4,5,6,7,8,9].all(f, [0,1,2,3,4,5,6,7,8,9].all(g, [0,1,2,3,4,5,6,7,8,9].all(h, [0,1,2,3,4,5,6,7,8,9].all(i, true)))))))))`
+
+// TestPolicyCostlyRuleRefused checks that a rule whose cost is beyond the
+// limit is refused when the policy loads, with its file and line, instead of
+// running for minutes on the first record.
+func TestPolicyCostlyRuleRefused(t *testing.T) {
+	t.Parallel()
+	path := polTemp(t, "deep.yaml", `rules:
+  - id: deep/all
+    title: Deep
+    severity: low
+    applies_to: [ip]
+    expr: '`+nestedAll+`'
+    message: deep
+    source: {title: T, url: "https://example.org/t", date: 2024-01-02}
+`)
+	code, out, stderr := polRunWithin(t, time.Minute, "", "ip", "--policy", path, "192.0.2.1")
+	want := "sovmap: ip: policy " + path + ":6:12: rule deep/all: expr: too costly: estimated worst-case cost 4555555551 is over the limit of 1000000 (policy.MaxCost)"
+	if code != 1 || out != "" || !strings.HasPrefix(stderr, want) {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant the prefix\n%s", code, out, stderr, want)
+	}
+	code, _, stderr = polRunWithin(t, time.Minute, `{"ip":"192.0.2.1"}`, "policy", "check", "--policy", path, "-")
+	if code != 1 || !strings.Contains(stderr, path+":6:12: rule deep/all: expr: too costly") {
+		t.Errorf("policy check: exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestPolicyCheckCostLimit checks that a rule whose cost explodes on one
+// record (every pair of its hosts) is stopped there by the runtime limit:
+// an error names the file, line, record and rule, is counted and fails the
+// command, while the other rules of that record and the other records are
+// checked.
+func TestPolicyCheckCostLimit(t *testing.T) {
+	t.Parallel()
+	path := polTemp(t, "pairs.yaml", `rules:
+  - id: t/pairs
+    title: Two hosts whose names differ by a final dot
+    severity: low
+    applies_to: [scan-layer]
+    expr: r.hosts.exists(h, r.hosts.exists(g, g.host == h.host + "."))
+    message: ${r.domain} has hosts that differ by a dot
+    source: {title: T, url: "https://example.org/t", date: 2024-01-02}
+  - id: t/dns
+    title: A DNS layer
+    severity: info
+    applies_to: [scan-layer]
+    expr: r.layer == "dns"
+    message: ${r.domain} has a DNS layer
+    source: {title: T, url: "https://example.org/t", date: 2024-01-02}
+`)
+	layer := func(domain string, hosts []string) string {
+		var hs []string
+		for _, h := range hosts {
+			hs = append(hs, `{"host":"`+h+`"}`)
+		}
+		return `{"domain":"` + domain + `","layer":"dns","hosts":[` + strings.Join(hs, ",") + "]}\n"
+	}
+	many := make([]string, 3000)
+	for i := range many {
+		many[i] = fmt.Sprintf("ns%d.example", i)
+	}
+	in := layer("a.example", []string{"ns1.a.example", "ns1.a.example."}) + layer("big.example", many) + layer("c.example", []string{"ns1.c.example", "ns1.c.example."})
+	code, out, stderr := polRunWithin(t, 2*time.Minute, in, "policy", "check", "--policy", path, "-")
+	wantOut := "stdin:1: LOW t/pairs a.example dns: a.example has hosts that differ by a dot\n" +
+		"stdin:1: INFO t/dns a.example dns: a.example has a DNS layer\n" +
+		"stdin:2: INFO t/dns big.example dns: big.example has a DNS layer\n" +
+		"stdin:3: LOW t/pairs c.example dns: c.example has hosts that differ by a dot\n" +
+		"stdin:3: INFO t/dns c.example dns: c.example has a DNS layer\n"
+	if code != 1 || out != wantOut {
+		t.Errorf("exit %d, stdout:\n%s\nwant\n%s", code, out, wantOut)
+	}
+	for _, want := range []string{
+		"sovmap: policy check: stdin:2: big.example dns: rule t/pairs: expr: evaluation limit exceeded: cost over 1000000 units (policy.MaxCost)\n",
+		"sovmap: policy check: 3 records, 5 findings (2 low, 3 info)\n",
+		"sovmap: policy check: 1 rule evaluation stopped by a limit (docs/policy.md, Limits): such a rule counts as not broken by its record\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// TestPolicyCheckLongLine checks that a line over 16 MiB is reported with
+// its file and line, counted as invalid, and skipped, and that the next
+// records are checked.
+func TestPolicyCheckLongLine(t *testing.T) {
+	t.Parallel()
+	rec := `{"ip":"47.88.1.1","control":{"country":"CN","basis":"b"}}` + "\n"
+	long := `{"ip":"47.88.1.2","control":{"country":"CN","basis":"` + strings.Repeat("b", 16<<20) + `"}}` + "\n"
+	path := polTemp(t, "long.ndjson", rec+long+rec)
+	code, out, stderr := polRunWithin(t, 2*time.Minute, "", "policy", "check", "--policy", "us-icts", path)
+	if code != 1 || strings.Count(out, "HIGH us-icts/control") != 2 || !strings.Contains(out, path+":3: HIGH") {
+		t.Errorf("exit %d, stdout:\n%.500s", code, out)
+	}
+	for _, want := range []string{
+		"sovmap: policy check: " + path + ":2: line longer than 16 MiB, skipped\n",
+		"sovmap: policy check: 2 records, 2 findings (2 high); 1 invalid line\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%.1000s", want, stderr)
+		}
+	}
+}
+
+// TestPolicyCheckLongDocument checks that a document spanning lines is held
+// to the same 16 MiB, read in linear time, and skipped to its end.
+func TestPolicyCheckLongDocument(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString(`{"ip":"47.88.1.1","control":{"country":"CN","basis":"b"}}` + "\n{\n")
+	field := strings.Repeat("v", 1000)
+	for i := 0; b.Len() < 17<<20; i++ {
+		fmt.Fprintf(&b, "  \"k%d\": {\"v\": \"%s\"},\n", i, field)
+	}
+	b.WriteString("  \"ip\": \"47.88.1.2\"\n}\n")
+	b.WriteString(`{"ip":"47.88.1.3","control":{"country":"CN","basis":"b"}}` + "\n")
+	lines := strings.Count(b.String(), "\n")
+	code, out, stderr := polRunWithin(t, 2*time.Minute, b.String(), "policy", "check", "--policy", "us-icts", "-")
+	if code != 1 || out != fmt.Sprintf("stdin:1: HIGH us-icts/control 47.88.1.1: 47.88.1.1 (unknown network) is controlled from CN, a foreign adversary under 15 CFR 791.4: b\nstdin:%d: HIGH us-icts/control 47.88.1.3: 47.88.1.3 (unknown network) is controlled from CN, a foreign adversary under 15 CFR 791.4: b\n", lines) {
+		t.Errorf("exit %d, stdout:\n%s", code, out)
+	}
+	if !strings.Contains(stderr, "sovmap: policy check: stdin:2: record longer than 16 MiB, skipped\n") || !strings.Contains(stderr, "; 1 invalid line") {
+		t.Errorf("stderr:\n%s", stderr)
 	}
 }

@@ -25,6 +25,16 @@
 // is the caller's business. A compiled [Set] is immutable and safe for
 // concurrent use.
 //
+// # Limits
+//
+// Each expression of a rule is held to [MaxCost] CEL cost units per
+// evaluation and, when its cost depends on the record, to [EvalTimeout]. An
+// expression whose estimated worst-case cost is over MaxCost on a record of
+// [SizeHint] (and [NestedSizeHint]) elements per list is refused by
+// [Compile]; one that reaches a limit on a larger record stops with an
+// [*EvalError] wrapping [ErrLimit], and the record's other rules are
+// evaluated.
+//
 // # Errors
 //
 // Errors in a policy name the file, the rule and the position (line and

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
@@ -32,13 +33,14 @@ type Set struct {
 	policies []*Policy
 	rules    []*compiled
 	byKind   map[string][]*compiled
+	timeout  time.Duration // EvalTimeout; tests shorten it
 }
 
 // compiled is a rule with its programs.
 type compiled struct {
 	*Rule
 	params   map[string]any
-	prg      cel.Program
+	prg      program
 	msg      []compiledPart
 	evidence []namedProgram  // explicit evidence, sorted by name
 	paths    [][]string      // record paths the expression reads, for automatic evidence
@@ -51,16 +53,17 @@ type compiled struct {
 
 type compiledPart struct {
 	text string
-	prg  cel.Program // nil for text
+	prg  program // prg.prg is nil for text
 }
 
 type namedProgram struct {
 	name string
-	prg  cel.Program
+	prg  program
 }
 
 // An EvalError is a rule whose expression failed on a record. Evaluate
-// treats such a rule as not broken.
+// treats such a rule as not broken. The error of an evaluation stopped by a
+// limit wraps [ErrLimit].
 type EvalError struct {
 	Rule string
 	Part string // "expr", "message" or "evidence.NAME"
@@ -76,13 +79,14 @@ func (e *EvalError) Unwrap() error { return e.Err }
 // Compile type-checks the rules of the policies against env and returns the
 // set, or every problem found. Rule IDs must be unique across the policies.
 // Arguments of in_group, group, on_list, affiliated and listing that are
-// constants must name a group or list that env holds.
+// constants must name a group or list that env holds. An expression whose
+// estimated worst-case cost is over [MaxCost] is refused.
 func Compile(env Env, policies ...*Policy) (*Set, error) {
 	ce, err := env.celEnv()
 	if err != nil {
 		return nil, fmt.Errorf("policy: CEL environment: %w", err)
 	}
-	s := &Set{policies: policies, byKind: map[string][]*compiled{}}
+	s := &Set{policies: policies, byKind: map[string][]*compiled{}, timeout: EvalTimeout}
 	var errs []error
 	owner := map[string]string{}
 	for _, p := range policies {
@@ -150,22 +154,23 @@ func Compile(env Env, policies ...*Policy) (*Set, error) {
 	return s, nil
 }
 
-// compile checks one expression of the rule and builds its program.
-func (c *compiled) compile(ce *cel.Env, env *Env, key string, offset int, expr string, wantBool bool) (cel.Program, *ast.AST, error) {
+// compile checks one expression of the rule, its names and its cost, and
+// builds its program.
+func (c *compiled) compile(ce *cel.Env, env *Env, key string, offset int, expr string, wantBool bool) (program, *ast.AST, error) {
 	a, iss := ce.Compile(expr)
 	if iss != nil && iss.Err() != nil {
-		return nil, nil, c.celErrorAt(key, offset, iss)
+		return program{}, nil, c.celErrorAt(key, offset, iss)
 	}
 	if wantBool && !a.OutputType().IsExactType(cel.BoolType) && !a.OutputType().IsExactType(cel.DynType) {
-		return nil, nil, c.errAt(key, offset, 1, fmt.Sprintf("%s: want a bool expression, got %s", key, a.OutputType()))
+		return program{}, nil, c.errAt(key, offset, 1, fmt.Sprintf("%s: want a bool expression, got %s", key, a.OutputType()))
 	}
 	native := a.NativeRep()
 	if err := c.checkNames(env, key, offset, native); err != nil {
-		return nil, nil, err
+		return program{}, nil, err
 	}
-	prg, err := ce.Program(a, cel.EvalOptions(cel.OptOptimize))
+	prg, err := c.program(ce, env, key, offset, a)
 	if err != nil {
-		return nil, nil, c.errAt(key, offset, 1, fmt.Sprintf("%s: %v", key, err))
+		return program{}, nil, err
 	}
 	return prg, native, nil
 }
@@ -341,14 +346,16 @@ func (a *activation) Parent() interpreter.Activation { return nil }
 
 // Evaluate returns the findings of the rules that apply to the kind of
 // record, most severe first. A rule whose expression fails on the record
-// (a missing field, a wrong type) is not broken.
+// (a missing field, a wrong type) is not broken, nor is one stopped by a
+// limit ([ErrLimit]): callers that must tell use Check.
 func (s *Set) Evaluate(kind string, rec map[string]any) []Finding {
 	fs, _ := s.Check(kind, rec)
 	return fs
 }
 
 // Check is Evaluate that also returns the errors of rules that failed on the
-// record, as *EvalError values: "sovmap policy test" shows them.
+// record, as *EvalError values: "sovmap policy test" shows them, and the
+// commands report those that wrap [ErrLimit].
 func (s *Set) Check(kind string, rec map[string]any) ([]Finding, []error) {
 	rules := s.byKind[kind]
 	if len(rules) == 0 {
@@ -359,7 +366,7 @@ func (s *Set) Check(kind string, rec map[string]any) ([]Finding, []error) {
 	act := &activation{r: rec}
 	for _, c := range rules {
 		act.params = c.params
-		v, _, err := c.prg.Eval(act)
+		v, err := s.eval(c.prg, act)
 		if err != nil {
 			errs = append(errs, &EvalError{Rule: c.ID, Part: "expr", Err: err})
 			continue
@@ -373,11 +380,11 @@ func (s *Set) Check(kind string, rec map[string]any) ([]Finding, []error) {
 		f := Finding{Rule: c.ID, Title: c.Title, Severity: c.Severity, Policy: c.Policy, Source: c.Source}
 		var msg strings.Builder
 		for _, p := range c.msg {
-			if p.prg == nil {
+			if p.prg.prg == nil {
 				msg.WriteString(p.text)
 				continue
 			}
-			v, _, err := p.prg.Eval(act)
+			v, err := s.eval(p.prg, act)
 			if err != nil {
 				errs = append(errs, &EvalError{Rule: c.ID, Part: "message", Err: err})
 				msg.WriteString("?")
@@ -386,7 +393,7 @@ func (s *Set) Check(kind string, rec map[string]any) ([]Finding, []error) {
 			msg.WriteString(formatValue(v))
 		}
 		f.Message = msg.String()
-		f.Evidence = c.evidenceOf(act, rec, &errs)
+		f.Evidence = s.evidenceOf(c, act, rec, &errs)
 		out = append(out, f)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Severity > out[j].Severity })
@@ -395,11 +402,11 @@ func (s *Set) Check(kind string, rec map[string]any) ([]Finding, []error) {
 
 // evidenceOf returns the explicit evidence of the rule, or the values of the
 // record paths its expressions read.
-func (c *compiled) evidenceOf(act *activation, rec map[string]any, errs *[]error) map[string]any {
+func (s *Set) evidenceOf(c *compiled, act *activation, rec map[string]any, errs *[]error) map[string]any {
 	if len(c.evidence) > 0 {
 		ev := make(map[string]any, len(c.evidence))
 		for _, e := range c.evidence {
-			v, _, err := e.prg.Eval(act)
+			v, err := s.eval(e.prg, act)
 			if err != nil {
 				*errs = append(*errs, &EvalError{Rule: c.ID, Part: "evidence." + e.name, Err: err})
 				continue

@@ -193,9 +193,21 @@ type Result struct {
 }
 
 // Pass reports whether the case passed. Rules that failed on the record do
-// not fail a case by themselves; they are shown.
+// not fail a case by themselves, they are shown, except a rule stopped by a
+// limit of evaluation (policy.ErrLimit).
 func (r *Result) Pass() bool {
-	return len(r.Missing) == 0 && len(r.Unexpected) == 0 && len(r.Mismatch) == 0 && !r.resolveFailed()
+	return len(r.Missing) == 0 && len(r.Unexpected) == 0 && len(r.Mismatch) == 0 && !r.resolveFailed() && !r.limited()
+}
+
+// limited reports whether a rule was stopped by a limit on the record: what
+// it would have found is unknown.
+func (r *Result) limited() bool {
+	for _, err := range r.Errors {
+		if errors.Is(err, policy.ErrLimit) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Result) resolveFailed() bool {

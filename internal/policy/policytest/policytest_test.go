@@ -155,3 +155,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestLimitFails checks that a case fails when a rule is stopped by a limit
+// of evaluation on its record: what the rule would find is unknown.
+func TestLimitFails(t *testing.T) {
+	p, err := policy.Parse("pairs.yaml", strings.NewReader(`
+rules:
+  - id: t/pairs
+    title: Two hosts whose names differ by a dot
+    severity: low
+    applies_to: [scan-layer]
+    expr: r.hosts.exists(h, r.hosts.exists(g, g.name == h.name + "."))
+    message: a pair
+    source: {title: T, url: "https://example.org/t", date: 2024-01-02}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := policy.Compile(testEnv, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := make([]any, 3000)
+	for i := range hosts {
+		hosts[i] = map[string]any{"name": strings.Repeat("h", i%7)}
+	}
+	f := &File{Tests: []*Case{{Name: "many hosts", Kind: policy.KindScanLayer, Record: map[string]any{"hosts": hosts}, Want: []Expect{}, Line: 3}}}
+	res := Run(f, s, nil)
+	var out bytes.Buffer
+	if failed := Report(&out, "t.yaml", res, false); failed != 1 || !strings.Contains(out.String(), "evaluation limit exceeded") {
+		t.Errorf("failed = %d, want 1 with the limit shown:\n%s", failed, out.String())
+	}
+}
