@@ -28,6 +28,14 @@
 // extra). Names marked weak (common words such as "Dahua", 大华, "Honor") and
 // former subsidiaries (Lorex, Sepura) only ever give near misses.
 //
+// Only the first [MaxNameLen] bytes of a name are matched ([TruncateName]).
+// The matcher indexes the words of the lists (by their forms, and by their
+// deletion neighbourhoods for the edit distance), so that a name is compared
+// only with the few names of the lists that share or nearly share a word
+// with it: its cost grows with its length and hardly with the size of the
+// lists. A reference implementation in the tests, the matcher as it was
+// before the index, checks that the matches are the same.
+//
 // # Inventories
 //
 // [Read] takes a CSV file (the name columns found from the header, or chosen)

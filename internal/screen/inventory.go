@@ -20,6 +20,18 @@ type Item struct {
 	Line    int    // 1-based line of a CSV record; 0 for an SBOM
 	Path    string // for an SBOM, the JSON path: components[3].supplier.name
 	Context string // for an SBOM, the component the name belongs to (name@version)
+
+	// Truncated says that the name was longer than MaxNameLen bytes and
+	// was cut (see TruncateName): only its beginning is screened.
+	Truncated bool
+}
+
+// newItem returns the item of a name, trimmed and cut to MaxNameLen bytes,
+// or false for an empty name.
+func newItem(name string) (Item, bool) {
+	name, cut := TruncateName(strings.TrimSpace(name))
+	name = strings.TrimSpace(name)
+	return Item{Name: name, Truncated: cut}, name != ""
 }
 
 // Inventory formats.
@@ -197,11 +209,12 @@ func ReadCSV(r io.Reader, column string) ([]Item, error) {
 			if c >= len(rec) {
 				continue
 			}
-			name := strings.TrimSpace(rec[c])
-			if name == "" {
+			it, ok := newItem(rec[c])
+			if !ok {
 				continue
 			}
-			items = append(items, Item{Name: name, Field: field(c), Line: lines[i]})
+			it.Field, it.Line = field(c), lines[i]
+			items = append(items, it)
 		}
 	}
 	return items, nil
@@ -314,11 +327,13 @@ func ReadCycloneDX(r io.Reader) ([]Item, error) {
 	}
 	var items []Item
 	add := func(name, field, path, ctx string) {
-		name = strings.TrimSpace(name)
-		if name == "" {
+		it, ok := newItem(name)
+		if !ok {
 			return
 		}
-		items = append(items, Item{Name: name, Field: field, Path: path, Context: ctx})
+		it.Field, it.Path = field, path
+		it.Context, _ = TruncateName(ctx)
+		items = append(items, it)
 	}
 	var component func(c *cdxComponent, path string, depth int)
 	component = func(c *cdxComponent, path string, depth int) {

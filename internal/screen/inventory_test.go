@@ -45,6 +45,8 @@ func TestReadCSV(t *testing.T) {
 		{"header quoted in errors", "a\x1b[2J,b\n1,2\n", "", nil, `(header: "a\x1b[2J", "b")`},
 		{"unknown column quoted", "a,b\n1,2\n", "\x1b]0;x\a", nil, `no column "\x1b]0;x\a" in the header ("a", "b")`},
 		{"empty", "", "", nil, ""},
+		{"long name cut", "vendor\n" + strings.Repeat("Acme ", 300) + "\n", "",
+			[]Item{{Name: strings.TrimSpace(strings.Repeat("Acme ", 205)), Field: "vendor", Line: 2, Truncated: true}}, ""},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
@@ -219,18 +221,25 @@ func FuzzReadCycloneDX(f *testing.F) {
 	})
 }
 
-// FuzzMatch checks that normalising and matching any name never panics and
-// that scores stay within 0 and 1.
+// FuzzMatch checks that normalising and matching any name never panics,
+// that scores stay within 0 and 1, and that the matches are those of the
+// unindexed reference matcher.
 func FuzzMatch(f *testing.F) {
 	m := NewMatcher(embedded(f))
-	for _, s := range []string{"Huawei Technologies Co., Ltd.", "ＨＵＡＷＥＩ", "大华银行", "АО Лаборатория Касперского", "S.A.", "", "Hikvison Digital"} {
+	for _, s := range []string{"Huawei Technologies Co., Ltd.", "ＨＵＡＷＥＩ", "大华银行", "АО Лаборатория Касперского", "S.A.", "", "Hikvison Digital",
+		"Hikvsion Digitl Tehcnology Hangzhou", "Kasperskaya Laboratoriya", "Uralskiy vagonostroitelnyy zavod", "China Mobile Games & Entertainment"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		for _, mt := range m.Match(s) {
+		got := m.Match(s)
+		for _, mt := range got {
 			if mt.Score <= 0 || mt.Score > 1 || mt.Why == "" {
 				t.Fatalf("Match(%q) = %+v", s, mt)
 			}
+		}
+		cut, _ := TruncateName(s)
+		if diff := cmp.Diff(refMatch(m, cut), got, cmp.AllowUnexported(Match{}), cmp.Comparer(func(a, b *Entity) bool { return a == b })); diff != "" {
+			t.Fatalf("Match(%q) mismatch (-reference +indexed):\n%s", s, diff)
 		}
 	})
 }

@@ -131,6 +131,15 @@ func Parse(name string, r io.Reader) (Data, error) {
 
 // Embedded returns the lists embedded in sovmap (internal/screen/data).
 func Embedded() (*Lists, error) {
+	all, err := embeddedData()
+	if err != nil {
+		return nil, err
+	}
+	return New(all...)
+}
+
+// embeddedData returns the list files embedded in sovmap, parsed.
+func embeddedData() ([]Data, error) {
 	var all []Data
 	err := fs.WalkDir(dataFiles, "data", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -147,10 +156,7 @@ func Embedded() (*Lists, error) {
 		all = append(all, data)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return New(all...)
+	return all, err
 }
 
 // New merges list files and checks them: every listing, name and related

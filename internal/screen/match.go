@@ -48,6 +48,10 @@ type variant struct {
 	related  *Related // nil for the entity's own names
 	source   string
 	distinct float64 // total weight of the variant's tokens
+
+	key        string  // the tokens joined by spaces
+	allGeneric bool    // every word is generic
+	ids        []int32 // the index's IDs of the words
 }
 
 // A Matcher matches names against lists. It is immutable and safe for
@@ -56,6 +60,7 @@ type Matcher struct {
 	lists    *Lists
 	variants []*variant
 	exact    map[string][]*variant // normalised name → variants
+	idx      index                 // the words of the variants, to find the variants a name may match
 }
 
 // Thresholds of the fuzzy match.
@@ -76,7 +81,9 @@ func NewMatcher(l *Lists) *Matcher {
 		}
 		v.tokens = texts(v.words)
 		v.han = len(v.tokens) == 1 && isHanWord(v.tokens[0])
-		if !v.han && !v.acronym && allGeneric(v.words) {
+		v.key = strings.Join(v.tokens, " ")
+		v.allGeneric = allGeneric(v.words)
+		if !v.han && !v.acronym && v.allGeneric {
 			// "China Mobile", "Pacific Network": words many companies
 			// share; exact only, else a near miss.
 			v.weak = true
@@ -85,8 +92,7 @@ func NewMatcher(l *Lists) *Matcher {
 			v.distinct += weight(w)
 		}
 		m.variants = append(m.variants, v)
-		key := strings.Join(v.tokens, " ")
-		m.exact[key] = append(m.exact[key], v)
+		m.exact[v.key] = append(m.exact[v.key], v)
 	}
 	for _, e := range l.entities {
 		add(&variant{name: e.Name, kind: KindLegal, entity: e, source: e.Listings[0].Source})
@@ -108,6 +114,7 @@ func NewMatcher(l *Lists) *Matcher {
 			}
 		}
 	}
+	m.idx.build(m.variants)
 	return m
 }
 
@@ -115,8 +122,13 @@ func NewMatcher(l *Lists) *Matcher {
 func (m *Matcher) Lists() *Lists { return m.lists }
 
 // Match returns the entities a name matches, at most one match per entity
-// (the best), hits first, then by score.
+// (the best), hits first, then by score. Only the first [MaxNameLen] bytes
+// of a name are matched (see [TruncateName]).
+//
+// Its cost grows with the length of the name and hardly with the size of
+// the lists: an index finds the few names of the lists that may match.
 func (m *Matcher) Match(name string) []Match {
+	name, _ = TruncateName(name)
 	in := parse(name)
 	if len(in) == 0 {
 		return nil
@@ -168,8 +180,15 @@ func (m *Matcher) Match(name string) []Match {
 			consider(v.match(MethodExact, 1, how+v.describe()))
 		}
 	}
-	for _, v := range m.variants {
-		if strings.Join(v.tokens, " ") == key {
+	ps := m.idx.pairs(in)
+	cands, hanIn := m.idx.candidates(in, ps)
+	var inTotal float64 // the weight of the name's words, summed in order as fuzzy did
+	for _, w := range in {
+		inTotal += weight(w)
+	}
+	for _, id := range cands {
+		v := m.variants[id]
+		if v.key == key {
 			continue
 		}
 		if sameWords(in, v.words) {
@@ -180,11 +199,11 @@ func (m *Matcher) Match(name string) []Match {
 		}
 		switch {
 		case v.acronym:
-			if slices.ContainsFunc(in, v.words[0].same) {
+			if slices.ContainsFunc(pairsOf(ps, v.ids[0]), func(p pair) bool { return p.sim == 1 }) {
 				consider(v.match(MethodContains, 0.9, fmt.Sprintf("the name has the word %q, %s", v.tokens[0], v.describe())))
 			}
 		case v.han:
-			if hanContains(in, v.tokens[0]) {
+			if _, ok := slices.BinarySearch(hanIn, id); ok {
 				mt := v.match(MethodContains, 0.9, fmt.Sprintf("the name contains %s, %s", v.name, v.describe()))
 				if v.weak {
 					mt.Score = 0.6
@@ -195,7 +214,7 @@ func (m *Matcher) Match(name string) []Match {
 				}
 			}
 		default:
-			if i := containsRun(in, v.words); i >= 0 {
+			if i := v.containsRun(in, ps); i >= 0 {
 				run := strings.Join(texts(in[i:i+len(v.words)]), " ")
 				mt := v.match(MethodContains, 0.9, fmt.Sprintf("the name contains %q, %s", run, v.describe()))
 				if v.weak {
@@ -210,7 +229,7 @@ func (m *Matcher) Match(name string) []Match {
 			if v.weak {
 				continue // a common word: only as a whole word of the name
 			}
-			if mt, ok := v.fuzzy(in); ok {
+			if mt, ok := v.fuzzy(in, ps, inTotal); ok {
 				if mt.Status == StatusHit {
 					consider(mt)
 				} else {
@@ -329,28 +348,16 @@ func (v *variant) describe() string {
 	}
 }
 
-// containsRun returns where the words of sub appear together, in order, in
-// words, or -1.
-func containsRun(words, sub []word) int {
-	if len(sub) == 0 {
-		return -1
-	}
-	for i := 0; i+len(sub) <= len(words); i++ {
-		if sameWords(words[i:i+len(sub)], sub) {
+// containsRun returns where the variant's words appear together, in order,
+// in the words of a name with pairs ps, or -1.
+func (v *variant) containsRun(in []word, ps []pair) int {
+	for _, p := range pairsOf(ps, v.ids[0]) {
+		i := int(p.j)
+		if p.sim == 1 && i+len(v.words) <= len(in) && sameWords(in[i:i+len(v.words)], v.words) {
 			return i
 		}
 	}
 	return -1
-}
-
-// hanContains reports whether a Han word of words contains han.
-func hanContains(words []word, han string) bool {
-	for _, w := range words {
-		if isHanWord(w.text) && strings.Contains(w.text, han) {
-			return true
-		}
-	}
-	return false
 }
 
 func texts(words []word) []string {
@@ -399,51 +406,40 @@ func weight(w word) float64 {
 	return n
 }
 
-// fuzzy compares the words of a name with the variant's. It returns a near
-// miss or a hit with the score and an explanation, and false when the name
-// does not resemble the variant.
-func (v *variant) fuzzy(in []word) (Match, bool) {
+// fuzzy compares the words of a name, with pairs ps and total weight
+// inTotal, with the variant's. It returns a near miss or a hit with the
+// score and an explanation, and false when the name does not resemble the
+// variant.
+//
+// Each of the variant's words, in order, takes the most similar word of
+// the name not yet taken (the first of equals); only the name's words it
+// pairs with (see [index]) can be similar enough to count.
+func (v *variant) fuzzy(in []word, ps []pair, inTotal float64) (Match, bool) {
 	if v.han {
 		return Match{}, false
 	}
-	allGeneric := allGeneric(v.words)
 	var (
 		distTotal, distGot float64 // distinctive words of the variant
 		genTotal, genGot   float64 // generic words of the variant
 		minDistinct        = 1.0
-		used               = make([]bool, len(in))
-		notes              []string
-		missing            []string
 		anyDistinctMatch   bool
+		takenBuf           [8]int // the name's words taken, by the variant's word
+		taken              = takenBuf[:0]
+		simBuf             [8]float64
+		sims               = simBuf[:0]
 	)
-	for _, t := range v.words {
-		distinct := allGeneric || !t.generic
-		n := float64(utf8.RuneCountInString(t.text))
+	isTaken := func(j int) bool { return slices.Contains(taken, j) }
+	for k, t := range v.words {
+		distinct := v.allGeneric || !t.generic
+		n := float64(t.n)
 		bestSim, bestJ := 0.0, -1
-		for j, w := range in {
-			if used[j] || isHanWord(w.text) {
-				continue
-			}
-			if s := wordSimilarity(t, w); s > bestSim {
-				bestSim, bestJ = s, j
+		for _, p := range pairsOf(ps, v.ids[k]) {
+			if j := int(p.j); p.sim > bestSim && !in[j].han && !isTaken(j) {
+				bestSim, bestJ = p.sim, j
 			}
 		}
-		if bestSim < tokenSimFloor {
-			bestSim, bestJ = 0, -1
-		}
-		if bestJ >= 0 {
-			used[bestJ] = true
-			w := in[bestJ]
-			switch {
-			case bestSim < 1:
-				e := edits(w.forms[0], t.forms[0])
-				notes = append(notes, fmt.Sprintf("%q ≈ %q (%d edit%s)", w.text, t.text, e, plural(e)))
-			case w.text != t.text:
-				notes = append(notes, fmt.Sprintf("%q = %q (inflected or in another alphabet)", w.text, t.text))
-			}
-		} else {
-			missing = append(missing, t.text)
-		}
+		taken = append(taken, bestJ)
+		sims = append(sims, bestSim)
 		if distinct {
 			distTotal += n
 			distGot += n * bestSim
@@ -469,13 +465,31 @@ func (v *variant) fuzzy(in []word) (Match, bool) {
 	if genTotal > 0 {
 		cg = genGot / genTotal
 	}
-	var inTotal, inGot float64
-	var extra []string
+	var notes, missing, extra []string
+	for k, t := range v.words {
+		j := taken[k]
+		if j < 0 {
+			missing = append(missing, t.text)
+			continue
+		}
+		w := in[j]
+		switch {
+		case sims[k] < 1:
+			e := edits(w.forms[0], t.forms[0])
+			notes = append(notes, fmt.Sprintf("%q ≈ %q (%d edit%s)", w.text, t.text, e, plural(e)))
+		case w.text != t.text:
+			notes = append(notes, fmt.Sprintf("%q = %q (inflected or in another alphabet)", w.text, t.text))
+		}
+	}
+	// The weight of the words taken, summed in the order of the name.
+	used := slices.DeleteFunc(slices.Clone(taken), func(j int) bool { return j < 0 })
+	slices.Sort(used)
+	var inGot float64
+	for _, j := range used {
+		inGot += weight(in[j])
+	}
 	for j, w := range in {
-		inTotal += weight(w)
-		if used[j] {
-			inGot += weight(w)
-		} else {
+		if !slices.Contains(used, j) {
 			extra = append(extra, w.text)
 		}
 	}
@@ -510,26 +524,32 @@ func plural(n int) string {
 func round(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
 
 // wordSimilarity is 1 for the same word (in another grammatical case or
-// transliteration too), else the similarity of the words' transliterations.
+// transliteration too), else the similarity of the words' transliterations
+// when it is at least tokenSimFloor, else 0: a lower similarity counts as
+// none.
 func wordSimilarity(a, b word) float64 {
 	if a.same(b) {
 		return 1
 	}
-	return similarity(a.forms[0], b.forms[0])
+	return similarity(a.key, b.key)
 }
 
-// similarity is 1 minus the edit distance over the longer length. Words of
-// three letters or fewer must be equal.
-func similarity(a, b string) float64 {
-	if a == b {
+// similarity is 1 minus the edit distance over the longer length when that
+// is at least tokenSimFloor, else 0. Words of three letters or fewer must be
+// equal.
+func similarity(a, b []rune) float64 {
+	if slices.Equal(a, b) {
 		return 1
 	}
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) <= 3 || len(rb) <= 3 {
+	if len(a) < minFuzzyLen || len(b) < minFuzzyLen {
 		return 0
 	}
-	n := max(len(ra), len(rb))
-	return 1 - float64(levenshtein(ra, rb))/float64(n)
+	n := max(len(a), len(b))
+	d, ok := editsWithin(a, b, maxEdits(n))
+	if !ok {
+		return 0
+	}
+	return 1 - float64(d)/float64(n)
 }
 
 func edits(a, b string) int { return levenshtein([]rune(a), []rune(b)) }

@@ -116,6 +116,12 @@ func parse(s string) []word {
 	return dropLegalPhrases(out)
 }
 
+// isWordRune reports whether r is part of a word: a letter or digit.
+func isWordRune(r rune) bool {
+	r = fold(r)
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
 func isSingleLetter(w string) bool {
 	r, n := utf8.DecodeRuneInString(w)
 	return n == len(w) && r < 0x80 && unicode.IsLetter(r)
@@ -137,6 +143,9 @@ func trimHanSuffix(w string) string {
 // isHan reports whether r is a CJK ideograph (or kana): such text has no
 // spaces between words.
 func isHan(r rune) bool {
+	if r < 0x2E80 { // the first of the three scripts: CJK Radicals Supplement
+		return false
+	}
 	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)
 }
 

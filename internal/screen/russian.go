@@ -21,7 +21,10 @@ type word struct {
 	// "Касперская" (a woman's surname) is not "Kaspersky". A Han word's
 	// only form is itself.
 	forms   []string
-	generic bool // a word many companies share: it counts for little
+	generic bool   // a word many companies share: it counts for little
+	han     bool   // a run of Han characters (or kana)
+	key     []rune // forms[0], for edit distances
+	n       int    // letters of text
 }
 
 // minStem is the fewest letters a Cyrillic word keeps when a case ending is
@@ -85,6 +88,30 @@ var ruGeneric = map[string]string{
 	"innovatsi":     "innovation",
 }
 
+// skSuffixes are the skEndings after "sk".
+var skSuffixes = func() []string {
+	out := make([]string, len(skEndings))
+	for i, e := range skEndings {
+		out[i] = "sk" + e.s
+	}
+	return out
+}()
+
+// ruGenericStems holds ruGeneric as a slice, sorted by stem, and
+// minGenericStem is the length of its shortest stem.
+var ruGenericStems, minGenericStem = func() ([]struct{ stem, en string }, int) {
+	var out []struct{ stem, en string }
+	least := 0
+	for stem, en := range ruGeneric {
+		out = append(out, struct{ stem, en string }{stem, en})
+		if least == 0 || len(stem) < least {
+			least = len(stem)
+		}
+	}
+	slices.SortFunc(out, func(a, b struct{ stem, en string }) int { return strings.Compare(a.stem, b.stem) })
+	return out, least
+}()
+
 // latinEndings are the case endings of Russian nouns and adjectives as they
 // are transliterated.
 var latinEndings = map[string]bool{
@@ -118,10 +145,24 @@ var ruLegalPhrases = func() [][]word {
 	return out
 }()
 
+// legalPhraseStart reports whether a form is a form of the first word of a
+// Russian legal phrase: no phrase starts at a word without one.
+func legalPhraseStart(f string) bool { return legalPhraseStarts[f] }
+
+var legalPhraseStarts = func() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range ruLegalPhrases {
+		for _, f := range p[0].forms {
+			m[f] = true
+		}
+	}
+	return m
+}()
+
 // newWord returns a normalised word with its forms.
 func newWord(t string) word {
 	if isHanWord(t) {
-		return word{text: t, forms: []string{t}}
+		return word{text: t, forms: []string{t}, han: true, key: []rune(t), n: utf8.RuneCountInString(t)}
 	}
 	key := translit(t)
 	w := word{text: t, forms: []string{key}}
@@ -143,23 +184,27 @@ func newWord(t string) word {
 			}
 		}
 	case last < utf8.RuneSelf:
-		for _, e := range skEndings {
-			if strings.HasSuffix(key, "sk"+e.s) && len(key)-len(e.s) >= 5 {
-				add(strings.TrimSuffix(key, e.s), e.fem)
+		if strings.Contains(key, "sk") {
+			for i, e := range skEndings {
+				if strings.HasSuffix(key, skSuffixes[i]) && len(key)-len(e.s) >= 5 {
+					add(strings.TrimSuffix(key, e.s), e.fem)
+				}
 			}
 		}
 	}
 	for _, f := range w.forms {
-		if strings.HasSuffix(f, "/f") {
+		if strings.HasSuffix(f, "/f") || len(f) < minGenericStem {
 			continue
 		}
-		for stem, en := range ruGeneric {
-			if strings.HasPrefix(f, stem) && latinEndings[f[len(stem):]] && !slices.Contains(w.forms, en) {
-				w.forms = append(w.forms, en)
+		for _, g := range ruGenericStems {
+			if strings.HasPrefix(f, g.stem) && latinEndings[f[len(g.stem):]] && !slices.Contains(w.forms, g.en) {
+				w.forms = append(w.forms, g.en)
 			}
 		}
 	}
 	w.generic = slices.ContainsFunc(w.forms, func(f string) bool { return genericWords[f] })
+	w.key = []rune(key)
+	w.n = utf8.RuneCountInString(t)
 	return w
 }
 
@@ -185,6 +230,9 @@ func sameWords(a, b []word) bool {
 // dropLegalPhrases removes Russian legal forms written out, unless nothing
 // else is left.
 func dropLegalPhrases(ws []word) []word {
+	if !slices.ContainsFunc(ws, func(w word) bool { return slices.ContainsFunc(w.forms, legalPhraseStart) }) {
+		return ws
+	}
 	var out []word
 	for i := 0; i < len(ws); {
 		n := 0
@@ -210,7 +258,7 @@ func dropLegalPhrases(ws []word) []word {
 // (the BGN/PCGN romanisation without its apostrophes and diacritics: х is
 // kh, й and ы are y, ь and ъ are dropped). Other letters are kept.
 func translit(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Cyrillic, r) }) {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 0x400 && unicode.Is(unicode.Cyrillic, r) }) {
 		return s
 	}
 	var b strings.Builder
