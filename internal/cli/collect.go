@@ -43,7 +43,8 @@ template is counted as a template miss. Interrupt (Ctrl-C, SIGTERM) stops
 the collector: the packets already received are decoded and a last
 summary is written.
 
-Exporters are not trusted. A template is refused, as a decode error, when
+Exporters are not trusted: give --exporters on a network where others
+can reach the port, since UDP sources are easily spoofed. A template is refused, as a decode error, when
 it has no fields or a field of length 0, or when its exporter already holds
 4096 templates or 65536 template fields (over all its observation
 domains); at most 4096 exporters are tracked.
@@ -60,6 +61,9 @@ Flags:
   --top N           rows per group (default 10; 0 shows all)
   --local NETS      our networks (replaces the private and special-use
                     ranges)
+  --exporters NETS  accept packets only from these networks or addresses
+                    (comma-separated or repeated); others are dropped and
+                    counted as refused (default: any source)
   --max-remotes N   remote addresses tracked one by one per window
                     (default 1000000, about 300 MB; 0 for no bound); past
                     it the rarer half are folded into their group, so
@@ -112,6 +116,8 @@ func runCollect(e *env, args []string) error {
 	workers := fs.Int("workers", 0, "")
 	rate := fs.Uint64("sampling-rate", 0, "")
 	noScale := fs.Bool("no-sampling-scale", false, "")
+	var exporters stringList
+	fs.Var(&exporters, "exporters", "")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -137,6 +143,17 @@ func runCollect(e *env, args []string) error {
 	}
 	if *rate > 1 && *noScale {
 		return usagef("--sampling-rate and --no-sampling-scale exclude each other")
+	}
+	var allowed []netip.Prefix
+	for _, l := range exporters {
+		p, err := flowagg.ParseLocal(l)
+		if err != nil {
+			return usagef("--exporters: %v", err)
+		}
+		allowed = append(allowed, p...)
+	}
+	if len(exporters) > 0 && len(allowed) == 0 {
+		return usagef("--exporters: no networks given")
 	}
 	n := *workers
 	if n == 0 {
@@ -168,6 +185,7 @@ func runCollect(e *env, args []string) error {
 		},
 		SamplingRate:    uint32(*rate),
 		NoSamplingScale: *noScale,
+		Exporters:       allowed,
 	}
 	e.errorf("collect: listening on udp %s for NetFlow v5, v9 and IPFIX; a summary every %v", conn.LocalAddr(), *interval)
 	switch {
@@ -219,9 +237,9 @@ func runCollect(e *env, args []string) error {
 				return fmt.Errorf("write: %w", werr)
 			}
 			total := c.Stats()
-			if lost := total.Dropped + total.Errors + total.Misses + total.Rejected; lost > 0 {
-				e.errorf("collect: %d packets dropped, %d rejected, %d failed to decode, %d data sets missed their template",
-					total.Dropped, total.Rejected, total.Errors, total.Misses)
+			if lost := total.Dropped + total.Errors + total.Misses + total.Rejected + total.Refused; lost > 0 {
+				e.errorf("collect: %d packets dropped, %d rejected, %d refused, %d failed to decode, %d data sets missed their template",
+					total.Dropped, total.Rejected, total.Refused, total.Errors, total.Misses)
 				return &exitError{exitInvalid}
 			}
 			return nil
@@ -235,8 +253,8 @@ func writeWindow(w io.Writer, win *collectWindow, defaultLocal bool) {
 	fmt.Fprintf(w, "== window %s to %s: %s packets, %s flows from %d exporters\n",
 		win.WindowStart.Format(time.DateTime), win.WindowEnd.Format(time.DateTime+" MST"),
 		count(st.Packets), count(st.Flows), len(st.Exporters))
-	if st.Dropped+st.Rejected+st.ReadErrors > 0 {
-		fmt.Fprintf(w, "   dropped %d packets (queues full), rejected %d (too many exporters), %d read errors\n", st.Dropped, st.Rejected, st.ReadErrors)
+	if st.Dropped+st.Rejected+st.Refused+st.ReadErrors > 0 {
+		fmt.Fprintf(w, "   dropped %d packets (queues full), rejected %d (too many exporters), refused %d (not from --exporters), %d read errors\n", st.Dropped, st.Rejected, st.Refused, st.ReadErrors)
 	}
 	if len(st.Exporters) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

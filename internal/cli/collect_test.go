@@ -371,3 +371,51 @@ func TestCollectMaxRemotes(t *testing.T) {
 		t.Errorf("the control rows hold %d bytes, want %d", sum, want)
 	}
 }
+
+// TestCollectExporters sends the same packet to a collector that accepts
+// only another network, and to one that accepts loopback: the first
+// refuses it unread, the second decodes it.
+func TestCollectExporters(t *testing.T) {
+	t.Parallel()
+	pkt := v5Packets(netip.MustParseAddr("10.0.0.1"), []netip.Addr{netip.MustParseAddr("47.88.1.1")})[0]
+	for _, tt := range []struct {
+		allow          string
+		flows, refused uint64
+	}{
+		{"192.0.2.0/24,198.51.100.7", 0, 1},
+		{"127.0.0.1", 1, 0},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		code := make(chan int, 1)
+		args := []string{"collect", "--listen", "127.0.0.1:0", "--interval", "1h", "--json", "--exporters", tt.allow}
+		go func() { code <- cli.Run(ctx, args, strings.NewReader(""), &stdout, &stderr) }()
+		addr := waitListening(t, &stderr)
+		conn, err := net.Dial("udp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Write(pkt); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		time.Sleep(200 * time.Millisecond)
+		cancel()
+		<-code
+		var w struct {
+			Collector struct {
+				Flows   uint64 `json:"flows"`
+				Refused uint64 `json:"refused"`
+			} `json:"collector"`
+		}
+		if err := json.Unmarshal([]byte(strings.TrimSpace(stdout.String())), &w); err != nil {
+			t.Fatalf("--exporters %s: %v:\n%s", tt.allow, err, clip(stdout.String()))
+		}
+		if w.Collector.Flows != tt.flows || w.Collector.Refused != tt.refused {
+			t.Errorf("--exporters %s: %d flows, %d refused; want %d and %d", tt.allow, w.Collector.Flows, w.Collector.Refused, tt.flows, tt.refused)
+		}
+	}
+	if res := run(t, "", "collect", "--exporters", "not-a-network"); res.code != 2 {
+		t.Errorf("--exporters not-a-network: %s", res)
+	}
+}

@@ -129,6 +129,11 @@ type Collector struct {
 	// further exporters are dropped and counted as rejected. 0 means
 	// DefaultMaxExporters.
 	MaxExporters int
+	// Exporters, if not empty, are the networks exporters may send from;
+	// packets from other sources are dropped unread and counted as
+	// refused. Without it, anyone who can reach the socket (or spoof a
+	// source address) is an exporter, up to MaxExporters.
+	Exporters []netip.Prefix
 	// ReadBuffer is the socket receive buffer asked of the kernel; 0 means
 	// DefaultReadBuffer, negative leaves the system default.
 	ReadBuffer int
@@ -141,7 +146,7 @@ type Collector struct {
 	// still reported.
 	NoSamplingScale bool
 
-	received, dropped, rejected, readErrors atomic.Uint64
+	received, dropped, rejected, refused, readErrors atomic.Uint64
 
 	mu        sync.Mutex
 	exporters []*exporter // in order of first packet
@@ -152,6 +157,7 @@ type Stats struct {
 	Packets    uint64          `json:"packets"`           // packets received from the socket
 	Dropped    uint64          `json:"dropped"`           // packets dropped because a decoder queue was full
 	Rejected   uint64          `json:"rejected"`          // packets from exporters beyond MaxExporters
+	Refused    uint64          `json:"refused,omitempty"` // packets from sources outside Exporters
 	ReadErrors uint64          `json:"read_errors"`       // failed socket reads
 	Exporters  []ExporterStats `json:"exporters"`         // in order of first packet
 	Flows      uint64          `json:"flows"`             // flows decoded, all exporters
@@ -185,6 +191,7 @@ func (s Stats) Sub(prev Stats) Stats {
 		Packets:    s.Packets - prev.Packets,
 		Dropped:    s.Dropped - prev.Dropped,
 		Rejected:   s.Rejected - prev.Rejected,
+		Refused:    s.Refused - prev.Refused,
 		ReadErrors: s.ReadErrors - prev.ReadErrors,
 	}
 	old := make(map[netip.AddrPort]ExporterStats, len(prev.Exporters))
@@ -236,6 +243,7 @@ func (c *Collector) Stats() Stats {
 		Packets:    c.received.Load(),
 		Dropped:    c.dropped.Load(),
 		Rejected:   c.rejected.Load(),
+		Refused:    c.refused.Load(),
 		ReadErrors: c.readErrors.Load(),
 	}
 	c.mu.Lock()
@@ -394,6 +402,10 @@ func (c *Collector) Run(ctx context.Context) error {
 		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		exp := byAddr[from]
 		if exp == nil {
+			if len(c.Exporters) > 0 && !slices.ContainsFunc(c.Exporters, func(p netip.Prefix) bool { return p.Contains(from.Addr()) }) {
+				c.refused.Add(1)
+				continue
+			}
 			if len(byAddr) >= maxExp {
 				c.rejected.Add(1)
 				continue
