@@ -3,11 +3,15 @@ package cli
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sovmap/sovmap/internal/screen"
 )
@@ -39,6 +43,10 @@ entity, its subsidiary, brand or affiliate; a near miss is a name that only
 resembles one, contains a common word that is also a listed name, or names a
 former subsidiary (Lorex, sold by Dahua in 2022): a person should look.
 
+Only the first 1024 bytes of a name are screened (cut before a word split by
+the limit); the summary counts the names that were cut, and --json marks them
+"truncated".
+
 Flags:
   --column COL      the CSV column of names: a header name or a number from 1
   --json            one JSON object per screened name with a match
@@ -49,7 +57,7 @@ Flags:
 
 Exit status: 0 when nothing reached --fail-on, 1 when something did or an
 inventory could not be parsed, 2 for a usage error, 3 when a file cannot be
-read.
+read (a directory, say); the other files are screened all the same.
 
 Examples:
   sovmap screen vendors.csv
@@ -69,6 +77,7 @@ type screenOut struct {
 	Field   string     `json:"field,omitempty"`
 	Context string     `json:"context,omitempty"`
 	Name    string     `json:"name"`
+	Cut     bool       `json:"truncated,omitempty"` // the name was longer than screen.MaxNameLen: its beginning was screened
 	Status  string     `json:"status"`
 	Matches []matchOut `json:"matches"`
 }
@@ -125,28 +134,40 @@ func runScreen(e *env, args []string) error {
 	m := screen.NewMatcher(lists)
 	w := bufio.NewWriterSize(e.stdout, 64*1024)
 	enc := json.NewEncoder(w)
-	var names, hits, near, bad int
+	var names, hits, near, cut, bad, failed int
 	for _, name := range pos {
-		var r io.Reader = e.stdin
 		label := "stdin"
+		rr := &readErrReader{r: e.stdin}
+		var f *os.File
 		if name != "-" {
-			f, err := os.Open(name)
-			if err != nil {
-				w.Flush()
-				return err
+			label = name
+			var err error
+			if f, err = openInventory(name); err != nil {
+				e.errorf("screen: %v", err)
+				failed++
+				continue
 			}
-			defer f.Close()
-			r, label = f, name
+			rr.r = f
 		}
-		items, format, err := screen.Read(r, *column)
+		items, format, err := screen.Read(rr, *column)
+		if f != nil {
+			f.Close()
+		}
 		if err != nil {
-			e.errorf("screen: %s: %v", label, err)
-			bad++
+			e.errorf("screen: %s: %v", printable(label), err)
+			if rr.err != nil {
+				failed++
+			} else {
+				bad++
+			}
 			continue
 		}
 		for _, res := range m.Screen(items) {
 			res.Matches = onLists(res.Matches, only)
 			names++
+			if res.Item.Truncated {
+				cut++
+			}
 			st := res.Status()
 			switch st {
 			case screen.StatusHit:
@@ -170,14 +191,54 @@ func runScreen(e *env, args []string) error {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	e.errorf("screen: %d name%s screened: %d hit%s, %d near miss%s", names, plural(names), hits, plural(hits), near, map[bool]string{true: "", false: "es"}[near == 1])
+	summary := fmt.Sprintf("screen: %d name%s screened: %d hit%s, %d near miss%s", names, plural(names), hits, plural(hits), near, map[bool]string{true: "", false: "es"}[near == 1])
+	if cut > 0 {
+		summary += fmt.Sprintf("; %d name%s longer than %d bytes cut to %[3]d", cut, plural(cut), screen.MaxNameLen)
+	}
+	e.errorf("%s", summary)
 	switch {
+	case failed > 0:
+		return &exitError{exitFailure}
 	case bad > 0:
 		return &exitError{exitInvalid}
 	case *failOn == "hit" && hits > 0, *failOn == "near-miss" && hits+near > 0:
 		return &exitError{exitInvalid}
 	}
 	return nil
+}
+
+// openInventory opens an inventory file; a directory is an error, as for
+// flows and scan.
+func openInventory(name string) (*os.File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s %s: %w", pe.Op, printable(name), pe.Err)
+		}
+		return nil, err
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a directory", printable(name))
+	}
+	return f, nil
+}
+
+// readErrReader remembers the first error of its reader other than EOF, to
+// tell an inventory that cannot be read (exit status 3) from one that cannot
+// be parsed (1).
+type readErrReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErrReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // onLists keeps the matches whose entity is on one of the lists (all when
@@ -200,7 +261,7 @@ func onLists(ms []screen.Match, lists []string) []screen.Match {
 
 func toScreenOut(lists *screen.Lists, file string, res *screen.Result) screenOut {
 	it := res.Item
-	out := screenOut{File: file, Line: it.Line, Path: it.Path, Field: it.Field, Context: it.Context, Name: it.Name, Status: res.Status(), Matches: []matchOut{}}
+	out := screenOut{File: file, Line: it.Line, Path: it.Path, Field: it.Field, Context: it.Context, Name: it.Name, Cut: it.Truncated, Status: res.Status(), Matches: []matchOut{}}
 	for _, m := range res.Matches {
 		mo := matchOut{
 			Entity: m.Entity.ID, EntityName: m.Entity.Name, Status: m.Status, Method: m.Method,
@@ -219,21 +280,28 @@ func toScreenOut(lists *screen.Lists, file string, res *screen.Result) screenOut
 	return out
 }
 
+// writeScreenText writes a screened name for a person. Everything that
+// comes from the inventory (file name, field, name, component) is printed
+// as is only when it is plain printable text, and quoted otherwise, so that
+// a hostile file cannot write terminal escapes.
 func writeScreenText(w *bufio.Writer, format string, o *screenOut) {
-	where := o.File
+	where := printable(o.File)
 	switch {
 	case o.Line > 0:
-		where = fmt.Sprintf("%s:%d", o.File, o.Line)
+		where = fmt.Sprintf("%s:%d", where, o.Line)
 	case o.Path != "":
-		where = fmt.Sprintf("%s %s", o.File, o.Path)
+		where = fmt.Sprintf("%s %s", where, o.Path)
 	}
 	fmt.Fprintf(w, "%s", where)
 	if o.Field != "" && format == screen.FormatCSV {
-		fmt.Fprintf(w, " %s", o.Field)
+		fmt.Fprintf(w, " %s", printable(o.Field))
 	}
 	fmt.Fprintf(w, " %s", sanitizeName(o.Name))
 	if o.Context != "" {
 		fmt.Fprintf(w, " (component %s)", sanitizeName(o.Context))
+	}
+	if o.Cut {
+		fmt.Fprintf(w, " (longer than %d bytes: its beginning was screened)", screen.MaxNameLen)
 	}
 	w.WriteByte('\n')
 	if len(o.Matches) == 0 {
@@ -245,7 +313,7 @@ func writeScreenText(w *bufio.Writer, format string, o *screenOut) {
 			label = "near miss"
 		}
 		fmt.Fprintf(w, "  %s %s (%s, score %.2f)\n", label, m.EntityName, m.Method, m.Score)
-		fmt.Fprintf(w, "    why: %s\n", m.Why)
+		fmt.Fprintf(w, "    why: %s\n", escapeOdd(m.Why))
 		if m.Source != "" {
 			fmt.Fprintf(w, "         %s\n", m.Source)
 		}
@@ -256,25 +324,77 @@ func writeScreenText(w *bufio.Writer, format string, o *screenOut) {
 	}
 }
 
+// maxShown is the most bytes of a name, field or file name printed.
+const maxShown = 200
+
 // sanitizeName quotes a name for a terminal, keeping non-ASCII letters
-// (华为, Касперский) readable.
+// (华为, Касперский) readable: quotes, backslashes, control characters and
+// bidirectional controls are escaped, and a name longer than maxShown bytes
+// is cut with "...".
 func sanitizeName(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
+	short, cut := cutShown(s)
 	var b strings.Builder
 	b.WriteByte('"')
-	for _, r := range s {
+	for _, r := range short {
 		switch {
 		case r == '"' || r == '\\':
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+		case isOdd(r):
 			fmt.Fprintf(&b, "\\u%04x", r)
 		default:
 			b.WriteRune(r)
 		}
 	}
+	if cut {
+		b.WriteString("...")
+	}
 	b.WriteByte('"')
+	return b.String()
+}
+
+// cutShown cuts s to at most maxShown bytes at a character boundary.
+func cutShown(s string) (string, bool) {
+	if len(s) <= maxShown {
+		return s, false
+	}
+	n := maxShown
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n], true
+}
+
+// isOdd reports whether r should not reach a terminal as is: a control
+// character, a C1 control, a line or paragraph separator, a bidirectional
+// control, or anything else unicode.IsPrint refuses (other than the
+// letters, marks, numbers, punctuation and symbols it accepts).
+func isOdd(r rune) bool {
+	return r != ' ' && !unicode.IsPrint(r) || r == utf8.RuneError
+}
+
+// printable returns s as is when it is plain printable text of at most
+// maxShown bytes, else quoted as sanitizeName does: for the file names and
+// CSV headers printed without quotes.
+func printable(s string) string {
+	if s != "" && len(s) <= maxShown && !strings.ContainsFunc(s, isOdd) {
+		return s
+	}
+	return sanitizeName(s)
+}
+
+// escapeOdd escapes the odd characters of s (see isOdd) as \uXXXX.
+func escapeOdd(s string) string {
+	if !strings.ContainsFunc(s, isOdd) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isOdd(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
 	return b.String()
 }
