@@ -142,7 +142,7 @@ func TestReadBad(t *testing.T) {
 		}
 	}
 	want := map[string][]string{
-		flowlog.ReasonFormat:  {"binary:1", "text:1"},
+		flowlog.ReasonFormat: {"binary:1", "text:1"},
 		// The truncation is on the line it cut, the file's last: not a
 		// line past it, and the cut line is not parsed as a short one.
 		flowlog.ReasonCorrupt:    {"truncated.gz:" + itoa(a.Files[3].Lines), "header.gz:1"},
