@@ -139,6 +139,10 @@ var layers = map[string]layer{
 		allow:  []string{std, "internal/flowlog/flowtest"},
 		reason: "connloggen writes the flows benchmarks' synthetic conn.log, to time sovmap flows as a process",
 	},
+	"internal/flowlog/flowtest/addrgen": {
+		allow:  []string{std, "internal/flowlog/flowtest"},
+		reason: "addrgen writes the address sample that scripts/cli-outputs feeds to sovmap ip",
+	},
 	"internal/flowagg": {
 		allow:  []string{std, "internal/attribution", "internal/flowlog", "github.com/gaissmai/bart"},
 		reason: "flowagg aggregates flow records by remote address and attributes each remote once; bart holds the local networks",
