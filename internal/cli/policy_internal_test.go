@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -404,8 +405,10 @@ func TestPolicyRunLimits(t *testing.T) {
 	if !errors.As(err, &ee) || ee.code != exitInvalid {
 		t.Errorf("exit = %v, want exit status 1", err)
 	}
-	want := "sovmap: scan: d0.example dns: rule t/pairs: expr: evaluation limit exceeded: cost over 1000000 units (policy.MaxCost)\n"
-	if !strings.HasPrefix(stderr.String(), want) || strings.Count(stderr.String(), "evaluation limit exceeded") != maxReported ||
+	// The cost limit or, on a slow machine (the race detector), the
+	// deadline stops the rule first: either will do.
+	first := regexp.MustCompile(`^sovmap: scan: d0\.example dns: rule t/pairs: expr: evaluation limit exceeded: (cost over 1000000 units \(policy\.MaxCost\)|took over 1s \(policy\.EvalTimeout\))\n`)
+	if !first.MatchString(stderr.String()) || strings.Count(stderr.String(), "evaluation limit exceeded") != maxReported ||
 		!strings.Contains(stderr.String(), "sovmap: scan: 2 more rule evaluations stopped by a limit not shown\n") ||
 		!strings.HasSuffix(stderr.String(), "sovmap: scan: 12 rule evaluations stopped by a limit (docs/policy.md, Limits): such a rule counts as not broken by its record\n") {
 		t.Errorf("stderr:\n%s", stderr.String())
