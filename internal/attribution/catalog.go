@@ -8,7 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/sovmap/sovmap/internal/iso"
 )
 
 // A Source is a document that supports a claim of the catalog.
@@ -326,7 +327,7 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		if !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "http://") {
 			bad(at, "%s: url %q is not an http(s) URL", what, s.URL)
 		}
-		if !validDate(s.Date) {
+		if !iso.IsDate(s.Date) {
 			bad(at, "%s: date %q is not YYYY-MM-DD", what, s.Date)
 		}
 	}
@@ -335,10 +336,10 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		if id == "" || co.Name == "" {
 			bad(at, "%s: id and name are required", what)
 		}
-		if !validCountry(co.Headquarters) {
+		if !iso.IsCountry(co.Headquarters) {
 			bad(at, "%s: headquarters %q is not a two-letter country code", what, co.Headquarters)
 		}
-		if co.Incorporated != "" && !validCountry(co.Incorporated) {
+		if co.Incorporated != "" && !iso.IsCountry(co.Incorporated) {
 			bad(at, "%s: incorporated %q is not a two-letter country code", what, co.Incorporated)
 		}
 		if len(co.Sources) == 0 {
@@ -456,7 +457,7 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		for _, r := range p.Regions {
 			w := fmt.Sprintf("%s region %s", what, r.ID)
 			checkSource(at, w, r.Source)
-			if !validCountry(r.Country) {
+			if !iso.IsCountry(r.Country) {
 				bad(at, "%s: country %q is not a two-letter code", w, r.Country)
 			}
 		}
@@ -469,7 +470,7 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		at, what := where("group", id)
 		checkSource(at, what, g.Source)
 		for _, cc := range g.Countries {
-			if !validCountry(cc) {
+			if !iso.IsCountry(cc) {
 				bad(at, "%s: country %q is not a two-letter code", what, cc)
 			}
 		}
@@ -511,7 +512,7 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 				bad(at, "%s: unknown company %q", what, opID)
 				continue
 			}
-			if rc.Country != "" && !validCountry(rc.Country) {
+			if rc.Country != "" && !iso.IsCountry(rc.Country) {
 				bad(at, "%s: country %q is not a two-letter code", what, rc.Country)
 			}
 			c.ranges = append(c.ranges, RangeMatch{Claim: rc, Prefix: p, Provider: prov, Operator: op, Index: len(c.ranges)})
@@ -763,15 +764,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
-}
-
-func validCountry(cc string) bool {
-	return len(cc) == 2 && cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z'
-}
-
-func validDate(d string) bool {
-	_, err := time.Parse(time.DateOnly, d)
-	return err == nil
 }
 
 // Company returns the company with the given ID.

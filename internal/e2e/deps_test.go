@@ -32,9 +32,9 @@ type layer struct {
 
 // sourceLayer is the layer of the feed parsers under internal/source.
 var sourceLayer = layer{
-	allow: []string{std, "internal/attribution", "internal/ipindex", "internal/source/feed/..."},
+	allow: []string{std, "internal/attribution", "internal/ipindex", "internal/iso", "internal/source/feed/..."},
 	reason: "a feed parser turns one published feed into attribution values: it may use the shared feed helpers " +
-		"(internal/source/feed/...), attribution and ipindex, and never another parser, the catalog, the snapshot " +
+		"(internal/source/feed/...), attribution, ipindex and iso's code rules, and never another parser, the catalog, the snapshot " +
 		"or cli (STYLE §4.1: implementations never import each other)",
 }
 
@@ -58,8 +58,14 @@ var layers = map[string]layer{
 		reason: "cli is the composition root: it alone wires the implementations together (STYLE §4.1)",
 	},
 	"internal/attribution": {
-		allow:  []string{std},
-		reason: "attribution is the domain vocabulary at the bottom of the layers: standard library only (STYLE §4.1)",
+		allow: []string{std, "internal/iso"},
+		reason: "attribution is the domain vocabulary at the bottom of the layers: standard library only (STYLE §4.1), " +
+			"and iso, the leaf that owns the country-code and date rules its catalog checks",
+	},
+	"internal/iso": {
+		allow: []string{std},
+		reason: "iso holds the one copy of the ISO 3166 country-code and YYYY-MM-DD date rules that the catalog, " +
+			"policy, screening lists, feeds and snapshot check: a leaf below attribution",
 	},
 	"internal/ipindex": {
 		allow:  []string{std},
@@ -70,18 +76,18 @@ var layers = map[string]layer{
 		reason: "the catalog loader decodes YAML into attribution types and nothing else",
 	},
 	"internal/snapshot": {
-		allow:  []string{std, "internal/attribution", "internal/ipindex", "internal/source/ipdb"},
-		reason: "the snapshot compiles ip-location-db data (source/ipdb) into an ipindex serving attribution routes",
+		allow:  []string{std, "internal/attribution", "internal/ipindex", "internal/iso", "internal/source/ipdb"},
+		reason: "the snapshot compiles ip-location-db data (source/ipdb) into an ipindex serving attribution routes; iso checks its country codes",
 	},
 	"internal/progress": {
 		allow:  []string{std},
 		reason: "progress is a terminal progress line for cli's long runs: a leaf that knows nothing of sovmap's domain",
 	},
 	"internal/policy": {
-		allow: []string{std, "internal/attribution", "cel.dev/cel-go/...", "go.yaml.in/yaml/v3"},
+		allow: []string{std, "internal/attribution", "internal/iso", "cel.dev/cel-go/...", "go.yaml.in/yaml/v3"},
 		deny:  []string{"net", "net/http", "os", "os/exec"},
 		reason: "policy is pure: it parses rules and evaluates them over records with CEL, " +
-			"and does no I/O, so it imports neither net, net/http nor os (STYLE §4.1, §5 habit 12)",
+			"and does no I/O, so it imports neither net, net/http nor os (STYLE §4.1, §5 habit 12); iso checks its sources' dates",
 	},
 	"internal/dnsname": {
 		allow:  []string{std, "internal/attribution", "golang.org/x/net/idna"},
@@ -108,8 +114,8 @@ var layers = map[string]layer{
 		reason: "update runs 'sovmap data update' for cli: it wires the source parsers, the downloader and the snapshot builder",
 	},
 	"internal/screen": {
-		allow:  []string{std, "go.yaml.in/yaml/v3", "golang.org/x/text/..."},
-		reason: "screen matches vendor and equipment names against restricted-entity lists it loads from its own YAML data",
+		allow:  []string{std, "internal/iso", "go.yaml.in/yaml/v3", "golang.org/x/text/..."},
+		reason: "screen matches vendor and equipment names against restricted-entity lists it loads from its own YAML data; iso checks the lists' dates",
 	},
 	"internal/policy/policytest": {
 		allow:  []string{std, "internal/policy", "go.yaml.in/yaml/v3"},

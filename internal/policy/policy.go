@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sovmap/sovmap/internal/iso"
 )
 
 // Record kinds that rules apply to.
@@ -222,7 +224,7 @@ func Parse(name string, r io.Reader) (*Policy, error) {
 			if !strings.HasPrefix(rule.Source.URL, "https://") && !strings.HasPrefix(rule.Source.URL, "http://") {
 				bad(id, sn, "source url %q is not an http(s) URL", rule.Source.URL)
 			}
-			if !validDate(rule.Source.Date) {
+			if !iso.IsDate(rule.Source.Date) {
 				bad(id, sn, "source date %q is not YYYY-MM-DD", rule.Source.Date)
 			}
 		}

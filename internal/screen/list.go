@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/sovmap/sovmap/internal/iso"
 )
 
 // A Source is a document that supports an entry, a name or a relation.
@@ -197,7 +199,7 @@ func New(data ...Data) (*Lists, error) {
 		if !isURL(s.URL) {
 			bad("source %s: url %q is not an http(s) URL", id, s.URL)
 		}
-		if !validDate(s.Date) {
+		if !iso.IsDate(s.Date) {
 			bad("source %s: date %q is not YYYY-MM-DD", id, s.Date)
 		}
 		if s.Title == "" {
@@ -231,7 +233,7 @@ func New(data ...Data) (*Lists, error) {
 				if _, ok := l.lists[ls.List]; !ok {
 					bad("%s: unknown list", w)
 				}
-				if !validDate(ls.Since) {
+				if !iso.IsDate(ls.Since) {
 					bad("%s: since %q is not YYYY-MM-DD", w, ls.Since)
 				}
 				if ls.Scope == "" {
@@ -254,7 +256,7 @@ func New(data ...Data) (*Lists, error) {
 				if !slices.Contains(rels, r.Relation) {
 					bad("%s: relation %q: want one of %s", w, r.Relation, strings.Join(rels, ", "))
 				}
-				if r.Relation == RelFormer && !validDate(r.Until) {
+				if r.Relation == RelFormer && !iso.IsDate(r.Until) {
 					bad("%s: a former relation needs until (YYYY-MM-DD)", w)
 				}
 				for _, a := range slices.Concat([]string{r.Name}, r.Aliases, r.WeakAliases) {
@@ -300,15 +302,3 @@ func (l *Lists) SourceURL(id string) string {
 }
 
 func isURL(s string) bool { return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://") }
-
-func validDate(d string) bool {
-	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
-		return false
-	}
-	for i, r := range d {
-		if i != 4 && i != 7 && (r < '0' || r > '9') {
-			return false
-		}
-	}
-	return true
-}

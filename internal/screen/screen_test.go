@@ -82,6 +82,8 @@ func TestEveryEntryHasASource(t *testing.T) {
 		{"unknown source", func(d *Data) { d.Entities[0].Names[0].Source = "nope" }, `unknown source "nope"`},
 		{"source url", func(d *Data) { d.Sources[0].URL = "example.org" }, `source s: url "example.org" is not an http(s) URL`},
 		{"source date", func(d *Data) { d.Sources[0].Date = "" }, `source s: date "" is not YYYY-MM-DD`},
+		{"source date out of range", func(d *Data) { d.Sources[0].Date = "2026-99-99" }, `source s: date "2026-99-99" is not YYYY-MM-DD`},
+		{"source date not in the month", func(d *Data) { d.Sources[0].Date = "2026-02-30" }, `source s: date "2026-02-30" is not YYYY-MM-DD`},
 		{"listing date", func(d *Data) { d.Entities[0].Listings[0].Since = "March 2021" }, `since "March 2021"`},
 		{"no listing", func(d *Data) { d.Entities[0].Listings = nil }, "entity e: no listing"},
 		{"unknown list", func(d *Data) { d.Entities[0].Listings[0].List = "x" }, "listing x: unknown list"},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/ipindex"
+	"github.com/sovmap/sovmap/internal/iso"
 	"github.com/sovmap/sovmap/internal/source/ipdb"
 )
 
@@ -187,15 +188,16 @@ func badASN(a uint32) string {
 	return ""
 }
 
+// isCountry reports whether cc is a country code (two upper-case letters,
+// [iso.IsCountry]) other than the placeholders that geolocation databases
+// write for no country or several: ZZ and XX (unknown), EU and AP (a
+// continent) and MaxMind's A1, A2 and O1 (proxy, satellite, other).
 func isCountry(cc string) bool {
-	if len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z' {
-		return false
-	}
 	switch cc {
 	case "ZZ", "XX", "EU", "AP", "A1", "A2", "O1":
 		return false
 	}
-	return true
+	return iso.IsCountry(cc)
 }
 
 // specialUse lists address space that is never routed on the internet

@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sovmap/sovmap/internal/iso"
 	"github.com/sovmap/sovmap/internal/source/feed"
 )
 
@@ -54,25 +55,14 @@ type Header struct {
 // when it is a date, else from the end date; "" if neither is.
 func (h Header) Date() string {
 	for _, d := range []string{h.Serial, h.EndDate} {
-		if isDate(d) {
-			return d[:4] + "-" + d[4:6] + "-" + d[6:8]
+		if len(d) != 8 {
+			continue
+		}
+		if ymd := d[:4] + "-" + d[4:6] + "-" + d[6:8]; iso.IsDate(ymd) {
+			return ymd
 		}
 	}
 	return ""
-}
-
-func isDate(d string) bool {
-	if len(d) != 8 || d == "00000000" {
-		return false
-	}
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	m, _ := strconv.Atoi(d[4:6])
-	day, _ := strconv.Atoi(d[6:8])
-	return m >= 1 && m <= 12 && day >= 1 && day <= 31
 }
 
 // A Record is one delegation.
@@ -235,7 +225,7 @@ func parseRecord(f []string, in interner) (Record, error) {
 	}
 	r.Registry = in.get(strings.ToLower(f[0]))
 	r.CC = in.get(strings.ToUpper(strings.TrimSpace(f[1])))
-	if r.CC != "" && !isCountry(r.CC) {
+	if r.CC != "" && !iso.IsCountry(r.CC) {
 		return r, fmt.Errorf("country %q is not a two-letter code", f[1])
 	}
 	r.Type = in.get(strings.ToLower(f[2]))
@@ -285,10 +275,6 @@ func parseRecord(f []string, in interner) (Record, error) {
 		return r, fmt.Errorf("unknown type %q", f[2])
 	}
 	return r, nil
-}
-
-func isCountry(cc string) bool {
-	return len(cc) == 2 && 'A' <= cc[0] && cc[0] <= 'Z' && 'A' <= cc[1] && cc[1] <= 'Z'
 }
 
 func v4(a netip.Addr) uint32 {

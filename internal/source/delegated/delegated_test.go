@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sovmap/sovmap/internal/iso"
 	"github.com/sovmap/sovmap/internal/source/feed"
 	"github.com/sovmap/sovmap/internal/source/feed/feedtest"
 )
@@ -140,6 +141,7 @@ func TestHeaderDate(t *testing.T) {
 		{Header{Serial: "20260617", EndDate: "20260616"}, "2026-06-17"},
 		{Header{Serial: "1700000000", EndDate: "20260616"}, "2026-06-16"},
 		{Header{Serial: "20261399", EndDate: "00000000"}, ""},
+		{Header{Serial: "20260230", EndDate: "20260228"}, "2026-02-28"}, // no 30 February
 		{Header{}, ""},
 	}
 	for _, tt := range tests {
@@ -225,7 +227,7 @@ func FuzzParse(f *testing.F) {
 			default:
 				t.Fatalf("bad type %q", r.Type)
 			}
-			if r.CC != "" && !isCountry(r.CC) {
+			if r.CC != "" && !iso.IsCountry(r.CC) {
 				t.Fatalf("bad country %q", r.CC)
 			}
 		})

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/sovmap/sovmap/internal/attribution"
+	"github.com/sovmap/sovmap/internal/iso"
 	"github.com/sovmap/sovmap/internal/source/feed"
 )
 
@@ -80,12 +81,8 @@ func parseRecord(rec []string) (attribution.FeedRange, error) {
 		return attribution.FeedRange{}, err
 	}
 	cc := strings.ToUpper(field(1))
-	if cc != "" && !isCountry(cc) {
+	if cc != "" && !iso.IsCountry(cc) {
 		return attribution.FeedRange{}, fmt.Errorf("country %q is not an ISO 3166-1 alpha-2 code", field(1))
 	}
 	return attribution.FeedRange{Prefix: p, Country: cc, Area: field(2), City: field(3)}, nil
-}
-
-func isCountry(cc string) bool {
-	return len(cc) == 2 && 'A' <= cc[0] && cc[0] <= 'Z' && 'A' <= cc[1] && cc[1] <= 'Z'
 }
