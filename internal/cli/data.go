@@ -3,13 +3,11 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"github.com/sovmap/sovmap/internal/snapshot"
+	"github.com/sovmap/sovmap/internal/update"
 )
 
 func dataCommand() *command {
@@ -153,11 +151,11 @@ func runDataBuild(e *env, args []string) error {
 	elapsed := time.Since(start)
 	size := 0
 	if *out != "" {
-		n, err := writeAtomic(*out, t.Encode)
+		n, err := update.WriteFileAtomic(*out, t.Encode)
 		if err != nil {
 			return err
 		}
-		size = n
+		size = int(n)
 	}
 	m := t.Meta()
 	if *asJSON {
@@ -186,41 +184,6 @@ func runDataBuild(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "  %-20s %6d  e.g. %s\n", s.Kind, s.Count, s.Examples[0])
 	}
 	return nil
-}
-
-// writeAtomic writes a file through a temporary file in the same folder and
-// renames it into place, so that readers never see a partial file.
-func writeAtomic(path string, write func(w io.Writer) error) (int, error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(f.Name())
-	cw := &countWriter{w: f}
-	if err := write(cw); err != nil {
-		f.Close()
-		return 0, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return 0, err
-	}
-	if err := f.Close(); err != nil {
-		return 0, err
-	}
-	return cw.n, os.Rename(f.Name(), path)
-}
-
-type countWriter struct {
-	w io.Writer
-	n int
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += n
-	return n, err
 }
 
 func writeJSON(e *env, v any) error {

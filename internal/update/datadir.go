@@ -34,8 +34,12 @@ func SnapshotPath(dataDir string) string { return filepath.Join(dataDir, Snapsho
 // WriteFileAtomic writes a file through a temporary file in the same
 // folder: it writes, flushes to disk (fsync), and renames it into place,
 // then syncs the folder. Readers see the old file or the new one, never a
-// part of one; a failure leaves the old file as it was. It returns the
-// number of bytes written.
+// part of one; a failure leaves the old file as it was. The file gets mode
+// 0644, what os.WriteFile(path, b, 0o644) gives under the usual umask (the
+// temporary file is created 0600). It returns the number of bytes written.
+//
+// It is the one atomic writer of sovmap: data update writes the snapshot
+// and raw files with it, and data build its -o file.
 func WriteFileAtomic(path string, write func(io.Writer) error) (n int64, err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
