@@ -83,6 +83,10 @@ var layers = map[string]layer{
 		allow:  []string{std},
 		reason: "progress is a terminal progress line for cli's long runs: a leaf that knows nothing of sovmap's domain",
 	},
+	"internal/render": {
+		allow:  []string{std},
+		reason: "render is the text rule of every command's human output (terminal-safe strings, counts, sizes): a leaf that knows nothing of sovmap's domain",
+	},
 	"internal/policy": {
 		allow: []string{std, "internal/attribution", "internal/iso", "cel.dev/cel-go/...", "go.yaml.in/yaml/v3"},
 		deny:  []string{"net", "net/http", "os", "os/exec"},

@@ -1,0 +1,105 @@
+// Package render formats text for people: it makes strings from outside
+// (input lines, file names, catalog and AS names, feed errors) safe to print
+// on a terminal, and formats counts and byte sizes. Every command's human
+// output goes through it, so that one rule holds everywhere.
+//
+// # The terminal rule
+//
+// A string is plain when it is valid UTF-8 and every character in it is
+// printable as [strconv.IsPrint] defines it: letters, marks, numbers,
+// punctuation, symbols and the ASCII space. Plain text, non-ASCII letters
+// included (华为, Касперский), prints as it is. Any other string is printed
+// as a Go string literal, as [strconv.Quote] writes it: control characters
+// (C0, DEL and C1), bidirectional controls and other format characters,
+// line and paragraph separators, and bytes that are not UTF-8 are escaped
+// (\x1b, \u202e, \xff), and quotes and backslashes are escaped so that the
+// literal reads back with [strconv.Unquote]. A hostile string therefore
+// cannot move the cursor, recolour or clear the screen, reorder what
+// follows it, or forge a line of output.
+//
+// [Safe] applies the rule; [Quote] always writes the literal (for names
+// printed in quotes); [Fprintf] applies it to every string argument of a
+// format. Length is a separate matter: [Clip] bounds a string before it is
+// printed, and [MaxShown] is the bound for input echoed in messages.
+//
+// # Numbers
+//
+// [Comma] writes counts with thousands separators (12,345). [Bytes] writes
+// decimal sizes (1.5 kB, as for traffic) and [IBytes] binary ones (1.5 KiB,
+// as for files), after go-humanize's functions of the same names.
+package render
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf8"
+)
+
+// MaxShown is the most bytes of an input that a message shows: longer
+// input is cut with [Clip].
+const MaxShown = 200
+
+// Safe returns s as it is when it is plain text, else quoted and escaped
+// (see the package doc). The empty string is plain.
+func Safe(s string) string {
+	if plain(s) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// Quote returns s as a Go string literal: in double quotes, with the
+// characters that Safe would not print as they are escaped, and quotes and
+// backslashes escaped. It is strconv.Quote, named here so that commands
+// quote names by the package's rule.
+func Quote(s string) string {
+	return strconv.Quote(s)
+}
+
+// plain reports whether s prints on a terminal as it is: valid UTF-8 made
+// of printable characters only.
+func plain(s string) bool {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c < ' ' || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 || !strconv.IsPrint(r) {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+// Clip returns s when it is at most n bytes long; else its first n bytes
+// or fewer, cut at a character boundary, followed by "...".
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n = max(n, 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+// Fprintf formats as fmt.Fprintf does, with every string argument made safe
+// by [Safe] first. Only the format is trusted: use it to print values from
+// outside with %s verbs.
+func Fprintf(w io.Writer, format string, args ...any) (int, error) {
+	safe := make([]any, len(args))
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			a = Safe(s)
+		}
+		safe[i] = a
+	}
+	return fmt.Fprintf(w, format, safe...)
+}
