@@ -2,14 +2,10 @@ package attribution
 
 import (
 	"bytes"
-	"fmt"
 	"net/netip"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-
-	"github.com/sovmap/sovmap/internal/iso"
 )
 
 // A Source is a document that supports a claim of the catalog.
@@ -212,12 +208,6 @@ type suffixRule struct {
 	source   string
 }
 
-// MaxParentDepth is the longest parent chain a catalog may hold, counting
-// the company itself. Real chains are a few companies long; the bound keeps
-// [Catalog.Chain], which every verdict calls, short whatever a user's file
-// says.
-const MaxParentDepth = 32
-
 // NewCatalog merges the data in order and checks it. A later entry with the
 // ID of an earlier one replaces it whole, so that a user's file can override
 // the embedded catalog. Every claim must cite a known source, every reference
@@ -229,319 +219,104 @@ const MaxParentDepth = 32
 // the sorts), so that a hostile file cannot make it slow: duplicate claims
 // (from YAML aliases, say) are indexed once.
 func NewCatalog(data ...CatalogData) (*Catalog, error) {
-	c := &Catalog{
-		sources:   map[string]*Source{},
-		companies: map[string]*Company{},
-		providers: map[string]*Provider{},
-		groups:    map[string]*Group{},
-		byASN:     map[uint32][]ProviderASN{},
-		traps:     map[uint32]*Trap{},
-		suffixes:  map[string][]suffixRule{},
-	}
-	fileOrder := map[string]int{}
-	for i := len(data) - 1; i >= 0; i-- {
-		fileOrder[data[i].File] = i
-	}
-	origin := map[string]position{} // "kind id" → where the entry that won was given
-	from := func(kind, id string, d *CatalogData, list string, i int) {
-		if d.File != "" {
-			origin[kind+" "+id] = position{file: d.File, line: d.line(list, i)}
-		}
-	}
-	for k := range data {
-		d := &data[k]
-		for i := range d.Sources {
-			from("source", d.Sources[i].ID, d, "sources", i)
-			s := d.Sources[i]
-			c.sources[s.ID] = &s
-		}
-		for i := range d.Companies {
-			co := d.Companies[i]
-			from("company", co.ID, d, "companies", i)
-			co.Headquarters = strings.ToUpper(co.Headquarters)
-			co.Incorporated = strings.ToUpper(co.Incorporated)
-			c.companies[co.ID] = &co
-		}
-		for i := range d.Providers {
-			p := d.Providers[i]
-			from("provider", p.ID, d, "providers", i)
-			p.Regions = uniqueRegions(p.Regions)
-			c.providers[p.ID] = &p
-		}
-		for i := range d.Traps {
-			t := d.Traps[i]
-			from("trap", fmt.Sprintf("AS%d", t.ASN), d, "traps", i)
-			c.traps[t.ASN] = &t
-		}
-		for i := range d.Groups {
-			g := d.Groups[i]
-			from("group", g.ID, d, "groups", i)
-			g.Countries = uniqueStrings(g.Countries)
-			c.groups[g.ID] = &g
-		}
-	}
-	var probs []Problem
-	bad := func(at position, format string, args ...any) {
-		probs = append(probs, Problem{File: at.file, Line: at.line, Msg: fmt.Sprintf(format, args...)})
-	}
-	// regionAt indexes the regions of the providers that region tables
-	// extend, so that a long table costs one map look-up a row.
-	regionAt := map[*Provider]map[string]int{}
-	for k := range data {
-		d := &data[k]
-		for i, r := range d.Regions {
-			p, ok := c.providers[r.Provider]
-			if !ok {
-				bad(d.pos("regions", i), "region %s: unknown provider %q", r.ID, r.Provider)
-				continue
-			}
-			at, ok := regionAt[p]
-			if !ok {
-				at = make(map[string]int, len(p.Regions))
-				for j, x := range p.Regions {
-					at[x.ID] = j // uniqueRegions left one entry an ID
-				}
-				regionAt[p] = at
-			}
-			if j, ok := at[r.ID]; ok {
-				p.Regions[j] = r.Region
-			} else {
-				at[r.ID] = len(p.Regions)
-				p.Regions = append(p.Regions, r.Region)
-			}
-		}
-	}
-	where := func(kind, id string) (position, string) { return origin[kind+" "+id], kind + " " + id }
-	checkSource := func(at position, what, id string) {
-		if id == "" {
-			bad(at, "%s: no source", what)
-		} else if _, ok := c.sources[id]; !ok {
-			bad(at, "%s: unknown source %q", what, id)
-		}
-	}
-	for id, s := range c.sources {
-		at, what := where("source", id)
-		if id == "" {
-			bad(at, "source with empty id")
-		}
-		if !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "http://") {
-			bad(at, "%s: url %q is not an http(s) URL", what, s.URL)
-		}
-		if !iso.IsDate(s.Date) {
-			bad(at, "%s: date %q is not YYYY-MM-DD", what, s.Date)
-		}
-	}
-	for id, co := range c.companies {
-		at, what := where("company", id)
-		if id == "" || co.Name == "" {
-			bad(at, "%s: id and name are required", what)
-		}
-		if !iso.IsCountry(co.Headquarters) {
-			bad(at, "%s: headquarters %q is not a two-letter country code", what, co.Headquarters)
-		}
-		if co.Incorporated != "" && !iso.IsCountry(co.Incorporated) {
-			bad(at, "%s: incorporated %q is not a two-letter country code", what, co.Incorporated)
-		}
-		if len(co.Sources) == 0 {
-			bad(at, "%s: no source", what)
-		}
-		for _, s := range co.Sources {
-			checkSource(at, what, s)
-		}
-		if co.Parent != "" {
-			if _, ok := c.companies[co.Parent]; !ok {
-				bad(at, "%s: unknown parent %q", what, co.Parent)
-			}
-		}
-	}
-	for id, ch := range c.parentChains() {
-		at, what := where("company", id)
-		switch {
-		case ch.loop != "":
-			bad(at, "%s: parent chain loops at %s", what, ch.loop)
-		case ch.depth > MaxParentDepth:
-			bad(at, "%s: parent chain of %d companies is longer than %d", what, ch.depth, MaxParentDepth)
-		}
-	}
-	company := func(at position, what, id string) *Company {
-		co, ok := c.companies[id]
-		if !ok {
-			bad(at, "%s: unknown company %q", what, id)
-		}
-		return co
-	}
-	type nameKey struct {
-		pattern  string
-		provider *Provider
-	}
-	seenName := map[nameKey]bool{}
-	type suffixKey struct {
-		suffix   string
-		layer    Layer
-		provider *Provider
-	}
-	seenSuffix := map[suffixKey]bool{}
-	for id, p := range c.providers {
-		at, what := where("provider", id)
-		if p.Name == "" || len(p.Kinds) == 0 {
-			bad(at, "%s: name and kinds are required", what)
-		}
-		for _, k := range p.Kinds {
-			if !slices.Contains(ProviderKinds, k) {
-				bad(at, "%s: unknown kind %q (want one of %s)", what, k, strings.Join(ProviderKinds, ", "))
-			}
-		}
-		op := company(at, what+" operator", p.Operator)
-		if len(p.Sources) == 0 {
-			bad(at, "%s: no source", what)
-		}
-		for _, s := range p.Sources {
-			checkSource(at, what, s)
-		}
-		claimed := map[uint32]bool{}
-		for _, a := range p.ASNs {
-			w := fmt.Sprintf("%s AS%d", what, a.ASN)
-			checkSource(at, w, a.Source)
-			o := op
-			if a.Operator != "" {
-				o = company(at, w+" operator", a.Operator)
-			}
-			if a.ASN == 0 {
-				bad(at, "%s: ASN 0", w)
-			}
-			if !claimed[a.ASN] { // the first claim of an ASN speaks for the provider
-				claimed[a.ASN] = true
-				c.byASN[a.ASN] = append(c.byASN[a.ASN], ProviderASN{Provider: p, Operator: o, Claim: a})
-			}
-		}
-		for _, s := range p.Suffixes {
-			w := fmt.Sprintf("%s suffixes %s", what, s.Layer)
-			checkSource(at, w, s.Source)
-			if s.Layer != LayerWeb && s.Layer != LayerDNS && s.Layer != LayerMail {
-				bad(at, "%s: unknown layer %q", w, s.Layer)
-			}
-			o := op
-			if s.Operator != "" {
-				o = company(at, w+" operator", s.Operator)
-			}
-			for _, suf := range s.Suffixes {
-				n := strings.Trim(strings.ToLower(suf), ".")
-				if n == "" || !strings.Contains(n, ".") {
-					bad(at, "%s: suffix %q needs at least two labels", w, suf)
-					continue
-				}
-				if k := (suffixKey{n, s.Layer, p}); !seenSuffix[k] {
-					seenSuffix[k] = true
-					c.suffixes[n] = append(c.suffixes[n], suffixRule{suffix: n, layer: s.Layer, provider: p, operator: o, source: s.Source})
-				}
-			}
-		}
-		for _, nc := range p.Names {
-			w := what + " names"
-			checkSource(at, w, nc.Source)
-			o := op
-			if nc.Operator != "" {
-				o = company(at, w+" operator", nc.Operator)
-			}
-			for _, pat := range nc.Patterns {
-				if len(strings.TrimSpace(strings.ToLower(pat))) < 5 {
-					bad(at, "%s: pattern %q is too short to be safe", w, pat)
-				}
-				lp := strings.ToLower(pat)
-				if k := (nameKey{lp, p}); len(lp) >= 4 && !seenName[k] {
-					seenName[k] = true
-					c.names = append(c.names, nameRule{pattern: lp, provider: p, operator: o, source: nc.Source})
-				}
-			}
-		}
-		for _, r := range p.Regions {
-			w := fmt.Sprintf("%s region %s", what, r.ID)
-			checkSource(at, w, r.Source)
-			if !iso.IsCountry(r.Country) {
-				bad(at, "%s: country %q is not a two-letter code", w, r.Country)
-			}
-		}
-	}
-	for asn, t := range c.traps {
-		at, what := where("trap", fmt.Sprintf("AS%d", asn))
-		checkSource(at, what, t.Source)
-	}
-	for id, g := range c.groups {
-		at, what := where("group", id)
-		checkSource(at, what, g.Source)
-		for _, cc := range g.Countries {
-			if !iso.IsCountry(cc) {
-				bad(at, "%s: country %q is not a two-letter code", what, cc)
-			}
-		}
-	}
-	seenRange := map[RangeClaim]bool{}
-	for k := range data {
-		d := &data[k]
-		for i, rc := range d.Ranges {
-			if seenRange[rc] {
-				continue // a repeated claim would only repeat its matches
-			}
-			seenRange[rc] = true
-			at, what := d.pos("ranges", i), "range "+rc.Prefix
-			p, err := netip.ParsePrefix(rc.Prefix)
-			if err != nil {
-				bad(at, "%s: %v", what, err)
-				continue
-			}
-			if a := p.Addr(); a.Is4In6() {
-				if p.Bits() < 96 {
-					bad(at, "%s: an IPv4-mapped prefix shorter than /96", what)
-					continue
-				}
-				p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-			}
-			p = p.Masked()
-			checkSource(at, what, rc.Source)
-			prov, ok := c.providers[rc.Provider]
-			if !ok {
-				bad(at, "%s: unknown provider %q", what, rc.Provider)
-				continue
-			}
-			opID := prov.Operator
-			if rc.Operator != "" {
-				opID = rc.Operator
-			}
-			op, ok := c.companies[opID]
-			if !ok {
-				bad(at, "%s: unknown company %q", what, opID)
-				continue
-			}
-			if rc.Country != "" && !iso.IsCountry(rc.Country) {
-				bad(at, "%s: country %q is not a two-letter code", what, rc.Country)
-			}
-			c.ranges = append(c.ranges, RangeMatch{Claim: rc, Prefix: p, Provider: prov, Operator: op, Index: len(c.ranges)})
-		}
-	}
-	if len(probs) > 0 {
-		sortProblems(probs, fileOrder)
+	m := mergeCatalog(data)
+	if probs := m.check(); len(probs) > 0 {
+		sortProblems(probs, m.fileOrder)
 		return nil, &CatalogError{Problems: probs}
 	}
-	if len(c.ranges) > 0 {
-		c.rangeIndex = map[netip.Prefix][]int{}
-		seen := map[int]bool{}
-		for i, r := range c.ranges {
-			c.rangeIndex[r.Prefix] = append(c.rangeIndex[r.Prefix], i)
-			b := r.Prefix.Bits()
-			if r.Prefix.Addr().Is4() {
-				b += 1000 // IPv4 lengths apart from IPv6 ones
-			}
-			if !seen[b] {
-				seen[b] = true
-				c.rangeBits = append(c.rangeBits, b)
-			}
-		}
-		sort.Sort(sort.Reverse(sort.IntSlice(c.rangeBits)))
+	return m.index(), nil
+}
+
+// index builds the catalog's look-up tables from a merged catalog that
+// check found no problem in: every reference resolves.
+func (m *merged) index() *Catalog {
+	c := &Catalog{
+		sources:   m.sources,
+		companies: m.companies,
+		providers: m.providers,
+		groups:    m.groups,
+		traps:     m.traps,
+		byASN:     map[uint32][]ProviderASN{},
+		suffixes:  map[string][]suffixRule{},
 	}
+	for _, p := range m.providers {
+		c.indexASNs(p)
+		c.indexSuffixes(p)
+		c.indexNames(p)
+	}
+	c.indexRanges(m.ranges)
 	// Deterministic order for every index.
 	for asn := range c.byASN {
 		sort.Slice(c.byASN[asn], func(i, j int) bool { return c.byASN[asn][i].Provider.ID < c.byASN[asn][j].Provider.ID })
 	}
+	c.sortNames()
+	for _, rs := range c.suffixes {
+		// Stable: one provider's rules for two layers keep their order.
+		sort.SliceStable(rs, func(i, j int) bool { return rs[i].provider.ID < rs[j].provider.ID })
+	}
+	c.companyIDs = sortedKeys(c.companies)
+	c.providerIDs = sortedKeys(c.providers)
+	c.groupIDs = sortedKeys(c.groups)
+	return c
+}
+
+// operator returns the company that operates a provider's claim.
+func (c *Catalog) operator(p *Provider, claimed string) *Company {
+	return c.companies[operatorID(p, claimed)]
+}
+
+// indexASNs adds a provider's ASN claims to byASN. The first claim of an
+// ASN speaks for the provider.
+func (c *Catalog) indexASNs(p *Provider) {
+	claimed := map[uint32]bool{}
+	for _, a := range p.ASNs {
+		if claimed[a.ASN] {
+			continue
+		}
+		claimed[a.ASN] = true
+		c.byASN[a.ASN] = append(c.byASN[a.ASN], ProviderASN{Provider: p, Operator: c.operator(p, a.Operator), Claim: a})
+	}
+}
+
+// indexSuffixes adds a provider's hostname suffixes, each suffix of a layer
+// once.
+func (c *Catalog) indexSuffixes(p *Provider) {
+	type key struct {
+		suffix string
+		layer  Layer
+	}
+	seen := map[key]bool{}
+	for _, s := range p.Suffixes {
+		o := c.operator(p, s.Operator)
+		for _, suf := range s.Suffixes {
+			n, ok := suffixName(suf)
+			if k := (key{n, s.Layer}); ok && !seen[k] {
+				seen[k] = true
+				c.suffixes[n] = append(c.suffixes[n], suffixRule{suffix: n, layer: s.Layer, provider: p, operator: o, source: s.Source})
+			}
+		}
+	}
+}
+
+// indexNames adds a provider's AS name patterns, each pattern once, to
+// names; sortNames then orders them and builds nameKeys.
+func (c *Catalog) indexNames(p *Provider) {
+	seen := map[string]bool{}
+	for _, nc := range p.Names {
+		o := c.operator(p, nc.Operator)
+		for _, pat := range nc.Patterns {
+			lp := strings.ToLower(pat)
+			if len(lp) >= 4 && !seen[lp] { // four bytes make a key (key4)
+				seen[lp] = true
+				c.names = append(c.names, nameRule{pattern: lp, provider: p, operator: o, source: nc.Source})
+			}
+		}
+	}
+}
+
+// sortNames sorts the name rules longest pattern first, then by pattern
+// and provider, and indexes them by their first four bytes.
+func (c *Catalog) sortNames() {
 	sort.Slice(c.names, func(i, j int) bool {
 		if len(c.names[i].pattern) != len(c.names[j].pattern) {
 			return len(c.names[i].pattern) > len(c.names[j].pattern)
@@ -556,205 +331,32 @@ func NewCatalog(data ...CatalogData) (*Catalog, error) {
 		k := key4(r.pattern)
 		c.nameKeys[k] = append(c.nameKeys[k], i)
 	}
-	for _, rs := range c.suffixes {
-		// Stable: one provider's rules for two layers keep their order.
-		sort.SliceStable(rs, func(i, j int) bool { return rs[i].provider.ID < rs[j].provider.ID })
+}
+
+// indexRanges resolves the range claims and indexes them by prefix, with
+// the prefix lengths present longest first.
+func (c *Catalog) indexRanges(claims []placedRange) {
+	if len(claims) == 0 {
+		return
 	}
-	c.companyIDs = sortedKeys(c.companies)
-	c.providerIDs = sortedKeys(c.providers)
-	c.groupIDs = sortedKeys(c.groups)
-	return c, nil
-}
-
-// A position is where an entry was given.
-type position struct {
-	file string
-	line int // 0 when unknown
-}
-
-// line returns the line of the i-th entry of a list, or 0.
-func (d *CatalogData) line(list string, i int) int {
-	if ls := d.Lines[list]; i < len(ls) {
-		return ls[i]
-	}
-	return 0
-}
-
-// pos returns the position of the i-th entry of a list.
-func (d *CatalogData) pos(list string, i int) position {
-	return position{file: d.File, line: d.line(list, i)}
-}
-
-// uniqueRegions returns a copy of a provider's regions with one entry an
-// ID, the first, which is the one [Provider.Region] returns.
-func uniqueRegions(rs []Region) []Region {
-	out := make([]Region, 0, len(rs))
-	seen := make(map[string]bool, len(rs))
-	for _, r := range rs {
-		if !seen[r.ID] {
-			seen[r.ID] = true
-			out = append(out, r)
+	c.rangeIndex = map[netip.Prefix][]int{}
+	seen := map[int]bool{}
+	for _, r := range claims {
+		p, _ := claimPrefix(r.claim.Prefix) // check parsed it
+		prov := c.providers[r.claim.Provider]
+		i := len(c.ranges)
+		c.ranges = append(c.ranges, RangeMatch{Claim: r.claim, Prefix: p, Provider: prov, Operator: c.operator(prov, r.claim.Operator), Index: i})
+		c.rangeIndex[p] = append(c.rangeIndex[p], i)
+		b := p.Bits()
+		if p.Addr().Is4() {
+			b += 1000 // IPv4 lengths apart from IPv6 ones
+		}
+		if !seen[b] {
+			seen[b] = true
+			c.rangeBits = append(c.rangeBits, b)
 		}
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}
-
-// uniqueStrings returns a copy of ss with the first of each string.
-func uniqueStrings(ss []string) []string {
-	if len(ss) == 0 {
-		return ss
-	}
-	out := make([]string, 0, len(ss))
-	seen := make(map[string]bool, len(ss))
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// A parentChain describes the chain of a company: its depth, counting the
-// company, or where it loops.
-type parentChain struct {
-	depth int
-	loop  string // the first company met twice, when the chain loops
-}
-
-// parentChains returns the chain of every company, walking each link once,
-// so that a long chain costs linear time rather than quadratic.
-func (c *Catalog) parentChains() map[string]parentChain {
-	chains := make(map[string]parentChain, len(c.companies))
-	onPath := map[string]int{}
-	var path []string
-	for id := range c.companies {
-		if _, ok := chains[id]; ok {
-			continue
-		}
-		clear(onPath)
-		path = path[:0]
-		var end parentChain // the chain beyond the end of path
-		for cur := id; cur != ""; {
-			if ch, ok := chains[cur]; ok {
-				end = ch
-				if ch.loop != "" {
-					// cur is on its loop (loop == cur) or leads to it: either
-					// way the companies before it meet ch.loop first.
-					end = parentChain{loop: ch.loop}
-				}
-				break
-			}
-			if i, ok := onPath[cur]; ok {
-				// path[i:] is a loop: each of its companies meets itself first.
-				for _, x := range path[i:] {
-					chains[x] = parentChain{loop: x}
-				}
-				path = path[:i]
-				end = parentChain{loop: cur}
-				break
-			}
-			co, ok := c.companies[cur]
-			if !ok {
-				break // an unknown parent, reported on its own
-			}
-			onPath[cur] = len(path)
-			path = append(path, cur)
-			cur = co.Parent
-		}
-		for j := len(path) - 1; j >= 0; j-- {
-			if end.loop == "" {
-				end.depth++
-			}
-			chains[path[j]] = end
-		}
-	}
-	return chains
-}
-
-// MaxShownProblems is how many problems the message of a [CatalogError]
-// lists; it counts the others by file, so that a file of a million bad
-// entries makes a short message.
-const MaxShownProblems = 20
-
-// A Problem is one thing wrong with catalog data.
-type Problem struct {
-	File string // the file of the entry, "" when the data names none
-	Line int    // the line of the entry in File, 0 when unknown
-	Msg  string // the entry and what is wrong with it
-}
-
-// String returns the problem as "file:line: message".
-func (p Problem) String() string {
-	switch {
-	case p.File == "":
-		return p.Msg
-	case p.Line == 0:
-		return p.File + ": " + p.Msg
-	}
-	return p.File + ":" + strconv.Itoa(p.Line) + ": " + p.Msg
-}
-
-// A CatalogError lists the problems found in catalog data, sorted by file
-// (in the order the files were given), line and message.
-type CatalogError struct {
-	Problems []Problem
-}
-
-// Error returns the first [MaxShownProblems] problems, one a line, and then
-// for each file with more a line "... and K more errors in FILE".
-func (e *CatalogError) Error() string {
-	var b strings.Builder
-	for i, p := range e.Problems[:min(len(e.Problems), MaxShownProblems)] {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(p.String())
-	}
-	var files []string
-	more := map[string]int{}
-	for _, p := range e.Problems[min(len(e.Problems), MaxShownProblems):] {
-		if more[p.File] == 0 {
-			files = append(files, p.File)
-		}
-		more[p.File]++
-	}
-	for _, f := range files {
-		noun := "errors"
-		if more[f] == 1 {
-			noun = "error"
-		}
-		if f == "" {
-			fmt.Fprintf(&b, "\n... and %d more %s", more[f], noun)
-		} else {
-			fmt.Fprintf(&b, "\n... and %d more %s in %s", more[f], noun, f)
-		}
-	}
-	return b.String()
-}
-
-// ProviderKinds are the kinds a provider may have.
-var ProviderKinds = []string{"cloud", "cdn", "dns", "mail", "hosting", "network", "security", "saas"}
-
-// sortProblems sorts problems by file, in the order of fileOrder, then line
-// and message, so that the first ones shown are the first in each file.
-func sortProblems(ps []Problem, fileOrder map[string]int) {
-	sort.Slice(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if oa, ob := fileOrder[a.File], fileOrder[b.File]; oa != ob {
-			return oa < ob
-		}
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Msg < b.Msg
-	})
+	sort.Sort(sort.Reverse(sort.IntSlice(c.rangeBits)))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -222,6 +222,16 @@ func TestNewCatalogErrors(t *testing.T) {
 			want:   []string{`date "2026-0a-17" is not YYYY-MM-DD`},
 		},
 		{
+			name:   "date out of range",
+			change: func(d *attribution.CatalogData) { d.Sources[0].Date = "2026-99-99" },
+			want:   []string{`source src: date "2026-99-99" is not YYYY-MM-DD`},
+		},
+		{
+			name:   "date not in the month",
+			change: func(d *attribution.CatalogData) { d.Sources[0].Date = "2026-02-30" },
+			want:   []string{`source src: date "2026-02-30" is not YYYY-MM-DD`},
+		},
+		{
 			name: "source with empty id",
 			change: func(d *attribution.CatalogData) {
 				d.Sources = append(d.Sources, attribution.Source{URL: "https://x.test", Date: "2026-01-01"})
@@ -247,6 +257,13 @@ func TestNewCatalogErrors(t *testing.T) {
 			name:   "bad region country",
 			change: func(d *attribution.CatalogData) { d.Providers[0].Regions[0].Country = "CHN" },
 			want:   []string{`provider acme-cloud region cn-hangzhou: country "CHN" is not a two-letter code`},
+		},
+		{
+			name:   "lower-case range country",
+			change: func(d *attribution.CatalogData) {
+				d.Ranges = []attribution.RangeClaim{{Prefix: "192.0.2.0/24", Provider: "acme-cloud", Country: "de", Source: "src"}}
+			},
+			want: []string{`range 192.0.2.0/24: country "de" is not a two-letter code`},
 		},
 		{
 			name:   "bad group country",
