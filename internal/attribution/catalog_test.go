@@ -259,7 +259,7 @@ func TestNewCatalogErrors(t *testing.T) {
 			want:   []string{`provider acme-cloud region cn-hangzhou: country "CHN" is not a two-letter code`},
 		},
 		{
-			name:   "lower-case range country",
+			name: "lower-case range country",
 			change: func(d *attribution.CatalogData) {
 				d.Ranges = []attribution.RangeClaim{{Prefix: "192.0.2.0/24", Provider: "acme-cloud", Country: "de", Source: "src"}}
 			},
