@@ -11,7 +11,7 @@ func Example() {
 	fmt.Println(render.Safe(`JSC "Ukrtelecom"`))
 	fmt.Println(render.Safe("Hua\x1b[31mwei"))
 	fmt.Println(render.Quote("华为"))
-	fmt.Println(render.Clip("a long provider name", 6))
+	fmt.Println(render.Clip("a long provider name", 9))
 	fmt.Println(render.Comma(1234567), render.Bytes(1536), render.IBytes(1536))
 	render.Fprintf(os.Stdout, "%-8s %s\n", "AS4134", "Chinanet\u202e")
 	// Output:

@@ -77,17 +77,19 @@ func plain(s string) bool {
 	return true
 }
 
-// Clip returns s when it is at most n bytes long; else its first n bytes
-// or fewer, cut at a character boundary, followed by "...".
+// Clip returns s when it is at most n bytes long; else the beginning of s,
+// cut at a character boundary, followed by "...", n bytes long in all (or
+// just "..." when n is less than 3).
 func Clip(s string, n int) string {
+	const dots = "..."
 	if len(s) <= n {
 		return s
 	}
-	n = max(n, 0)
+	n = max(n-len(dots), 0)
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n] + "..."
+	return s[:n] + dots
 }
 
 // Fprintf formats as fmt.Fprintf does, with every string argument made safe

@@ -75,15 +75,20 @@ func TestClip(t *testing.T) {
 	}{
 		{"", 3, ""},
 		{"abc", 3, "abc"},
-		{"abcd", 3, "abc..."},
+		{"abcd", 4, "abcd"},
+		{"abcde", 4, "a..."},
+		{"abcd", 3, "..."},
 		{"abcd", 0, "..."},
 		{"abcd", -1, "..."},
-		{"华为技术", 6, "华为..."},
-		{"华为技术", 7, "华为..."}, // not in the middle of 技
-		{"华为技术", 8, "华为..."},
-		{"华为技术", 9, "华为技..."},
-		{"\xff\xff\xff", 2, "\xff\xff..."},
-		{strings.Repeat("x", MaxShown+1), MaxShown, strings.Repeat("x", MaxShown) + "..."},
+		{"a long provider name", 9, "a long..."},
+		{"华为技术", 9, "华为..."},
+		{"华为技术", 10, "华为..."}, // not in the middle of 技
+		{"华为技术", 11, "华为..."},
+		{"华为技术", 12, "华为技术"},
+		{"华为技术x", 12, "华为技..."},
+		{"\xff\xff\xff\xff", 3, "..."},
+		{"\xff\xff\xff\xff\xff", 4, "\xff..."},
+		{strings.Repeat("x", MaxShown+1), MaxShown, strings.Repeat("x", MaxShown-3) + "..."},
 	}
 	for _, test := range tests {
 		if got := Clip(test.in, test.n); got != test.want {
@@ -245,7 +250,7 @@ func FuzzSafe(f *testing.F) {
 			t.Fatalf("Quote(%q) = %s, not quoted", s, q)
 		}
 		c := Clip(s, MaxShown)
-		if len(c) > MaxShown+len("...") || !strings.HasPrefix(s, strings.TrimSuffix(c, "...")) {
+		if len(c) > MaxShown || !strings.HasPrefix(s, strings.TrimSuffix(c, "...")) {
 			t.Fatalf("Clip(%q, %d) = %q", s, MaxShown, c)
 		}
 		if utf8.ValidString(s) && !utf8.ValidString(c) {
