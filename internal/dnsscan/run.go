@@ -80,7 +80,58 @@ type item struct {
 // every result has been handed over, when Emit fails, when reading fails,
 // or when ctx is cancelled (then results not yet complete are dropped, not
 // handed over, so that a resumed run scans them).
+//
+// A run has three parts: one feeder goroutine reads the lines ([run.feed]),
+// Concurrency workers scan the names ([run.work]), and the calling
+// goroutine hands the results over ([run.emitAll]).
 func (r *Runner) Run(ctx context.Context, in io.Reader) (Stats, error) {
+	ru := r.newRun(ctx)
+	defer ru.cancel()
+	feedDone := make(chan struct{})
+	go func() {
+		defer close(feedDone)
+		defer close(ru.jobs)
+		ru.feed(in)
+	}()
+	var wg sync.WaitGroup
+	for range ru.conc {
+		wg.Go(ru.work)
+	}
+	go func() {
+		<-feedDone
+		wg.Wait()
+		close(ru.results)
+	}()
+	ru.emitAll()
+	return ru.st, ru.err()
+}
+
+// A run is the state of one [Runner.Run], shared by its feeder, workers
+// and emitter. Each field says who writes it; the emitter reads what the
+// feeder wrote only once results is closed, after the feeder has returned.
+type run struct {
+	r      *Runner
+	conc   int
+	ctx    context.Context // cancelled when the run stops early
+	cancel context.CancelFunc
+
+	jobs    chan *item    // feeder → workers: names to scan
+	results chan *item    // feeder and workers → emitter
+	slots   chan struct{} // bounds the items between the feeder and the emitter
+
+	mu      sync.Mutex
+	waiting map[string]*item // unordered: scanned items not yet handed over, by domain (feeder and emitter, under mu)
+
+	st      Stats              // counts of the inputs: feeder; Statuses: emitter
+	readErr error              // feeder
+	seen    map[[20]byte]int32 // feeder: the line of each name met, by hash
+	seq     int                // feeder: the sequence number of the next item
+	emitErr error              // emitter
+	pending map[int]*item      // emitter, ordered: results waiting for earlier ones
+	next    int                // emitter, ordered: the sequence number to hand over next
+}
+
+func (r *Runner) newRun(ctx context.Context) *run {
 	conc := r.Concurrency
 	if conc <= 0 {
 		conc = DefaultConcurrency
@@ -89,212 +140,256 @@ func (r *Runner) Run(ctx context.Context, in io.Reader) (Stats, error) {
 	if r.Ordered {
 		window = 8*conc + 64
 	}
-	st := Stats{Statuses: make(map[string]int)}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	var (
-		jobs    = make(chan *item)
-		results = make(chan *item, conc)
-		slots   = make(chan struct{}, window)
-		mu      sync.Mutex
-		waiting = make(map[string]*item) // unordered: scanned items not yet handed over, by domain
-		readErr error
-		wg      sync.WaitGroup
-	)
-
-	// Feeder.
-	feedDone := make(chan struct{})
-	go func() {
-		defer close(feedDone)
-		defer close(jobs)
-		seen := make(map[[20]byte]int32)
-		seq := 0
-		br := bufio.NewReaderSize(in, 64<<10)
-		lineNo := 0
-		for {
-			raw, err := readLine(br)
-			if len(raw) > 0 || err == nil {
-				lineNo++
-			}
-			if err != nil && err != io.EOF && !errors.Is(err, errLongLine) {
-				readErr = fmt.Errorf("read: %w", err)
-				cancel()
-				return
-			}
-			s := strings.TrimSpace(string(raw))
-			if errors.Is(err, errLongLine) {
-				s = s[:min(len(s), 80)] + "..."
-			}
-			if s != "" && s[0] != '#' {
-				it := &item{line: lineNo, input: s}
-				st.Inputs++
-				domain, nerr := dnsname.Normalize(s)
-				if errors.Is(err, errLongLine) {
-					nerr = &dnsname.Error{Input: s, Reason: "line longer than 4096 bytes"}
-				}
-				key := domain
-				if nerr != nil {
-					key = s
-				}
-				if r.Done.take(key) {
-					st.Skipped++
-					if k := hashKey(domain); nerr == nil && seen[k] == 0 {
-						seen[k] = int32(lineNo)
-					}
-				} else {
-					select {
-					case slots <- struct{}{}:
-					case <-ctx.Done():
-						return
-					}
-					it.seq = seq
-					seq++
-					var de *dnsname.Error
-					switch {
-					case errors.As(nerr, &de):
-						st.Malformed++
-						it.res = &Result{Domain: s, Line: lineNo, Status: StatusError, Error: "not a domain name: " + de.Reason}
-						results <- it
-					case nerr == nil && seen[hashKey(domain)] != 0:
-						st.Duplicates++
-						it.domain = domain
-						it.res = &Result{Domain: domain, Line: lineNo, Status: StatusError,
-							Error: fmt.Sprintf("duplicate of line %d", seen[hashKey(domain)])}
-						if s != domain {
-							it.res.Input = s
-						}
-						mu.Lock()
-						orig := waiting[domain]
-						if orig != nil && !r.Ordered {
-							orig.dups = append(orig.dups, it)
-						}
-						mu.Unlock()
-						if orig == nil || r.Ordered {
-							results <- it
-						}
-					default:
-						seen[hashKey(domain)] = int32(lineNo)
-						it.domain = domain
-						if !r.Ordered {
-							mu.Lock()
-							waiting[domain] = it
-							mu.Unlock()
-						}
-						select {
-						case jobs <- it:
-						case <-ctx.Done():
-							return
-						}
-					}
-				}
-			}
-			if err == io.EOF {
-				return
-			}
-		}
-	}()
-
-	// Workers.
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range jobs {
-				res := r.Scan(ctx, it.domain)
-				if ctx.Err() != nil {
-					it.drop = true
-				}
-				res.Line = it.line
-				if it.input != it.domain {
-					res.Input = it.input
-				}
-				it.res = &res
-				it.scanned = true
-				results <- it
-			}
-		}()
+	return &run{
+		r:       r,
+		conc:    conc,
+		ctx:     ctx,
+		cancel:  cancel,
+		jobs:    make(chan *item),
+		results: make(chan *item, conc),
+		slots:   make(chan struct{}, window),
+		waiting: make(map[string]*item),
+		st:      Stats{Statuses: make(map[string]int)},
+		seen:    make(map[[20]byte]int32),
+		pending: make(map[int]*item),
 	}
-	go func() {
-		<-feedDone
-		wg.Wait()
-		close(results)
-	}()
+}
 
-	// Emitter: this goroutine.
-	var emitErr error
-	emit := func(it *item) {
-		<-slots
-		if it.drop || emitErr != nil {
+// feed reads the input, line by line, until its end, a read error (which
+// cancels the run) or the run's cancellation.
+func (ru *run) feed(in io.Reader) {
+	br := bufio.NewReaderSize(in, 64<<10)
+	lineNo := 0
+	for {
+		raw, err := readLine(br)
+		if len(raw) > 0 || err == nil {
+			lineNo++
+		}
+		if err != nil && err != io.EOF && !errors.Is(err, errLongLine) {
+			ru.readErr = fmt.Errorf("read: %w", err)
+			ru.cancel()
 			return
 		}
-		st.Statuses[it.res.Status]++
-		if err := r.Emit(it.res); err != nil {
-			emitErr = err
-			cancel()
+		if !ru.feedLine(lineNo, raw, errors.Is(err, errLongLine)) || err == io.EOF {
+			return
 		}
 	}
-	pending := make(map[int]*item) // ordered: results waiting for earlier ones
-	next := 0
-	for {
-		var it *item
-		var ok bool
-		select {
-		case it, ok = <-results:
-		default:
-			if r.Idle != nil && emitErr == nil {
-				if err := r.Idle(); err != nil {
-					emitErr = err
-					cancel()
-				}
-			}
-			it, ok = <-results
+}
+
+// feedLine turns one input line into an item: skipped when Done holds it,
+// handed straight to the emitter when it is malformed or a duplicate, sent
+// to the workers otherwise. Long says the line was cut at maxLine. It
+// returns false when the run was cancelled.
+func (ru *run) feedLine(lineNo int, raw []byte, long bool) bool {
+	s := strings.TrimSpace(string(raw))
+	if long {
+		s = s[:min(len(s), 80)] + "..."
+	}
+	if s == "" || s[0] == '#' {
+		return true
+	}
+	ru.st.Inputs++
+	domain, nerr := dnsname.Normalize(s)
+	if long {
+		nerr = &dnsname.Error{Input: s, Reason: "line longer than 4096 bytes"}
+	}
+	key := domain
+	if nerr != nil {
+		key = s
+	}
+	if ru.r.Done.take(key) {
+		ru.st.Skipped++
+		if k := hashKey(domain); nerr == nil && ru.seen[k] == 0 {
+			ru.seen[k] = int32(lineNo)
 		}
+		return true
+	}
+	select {
+	case ru.slots <- struct{}{}:
+	case <-ru.ctx.Done():
+		return false
+	}
+	it := &item{seq: ru.seq, line: lineNo, input: s}
+	ru.seq++
+	var de *dnsname.Error
+	switch {
+	case errors.As(nerr, &de):
+		ru.malformed(it, de)
+	case nerr == nil && ru.seen[hashKey(domain)] != 0:
+		ru.duplicate(it, domain)
+	default:
+		return ru.schedule(it, domain)
+	}
+	return true
+}
+
+// malformed hands over the error result of a line that is not a domain name.
+func (ru *run) malformed(it *item, de *dnsname.Error) {
+	ru.st.Malformed++
+	it.res = &Result{Domain: it.input, Line: it.line, Status: StatusError, Error: "not a domain name: " + de.Reason}
+	ru.results <- it
+}
+
+// duplicate hands over the error result of a name that repeats an earlier
+// line. Unordered, a duplicate of a name still being scanned waits for it,
+// so that it never comes before the result it refers to.
+func (ru *run) duplicate(it *item, domain string) {
+	ru.st.Duplicates++
+	it.domain = domain
+	it.res = &Result{Domain: domain, Line: it.line, Status: StatusError,
+		Error: fmt.Sprintf("duplicate of line %d", ru.seen[hashKey(domain)])}
+	if it.input != domain {
+		it.res.Input = it.input
+	}
+	if !ru.r.Ordered {
+		ru.mu.Lock()
+		orig := ru.waiting[domain]
+		if orig != nil {
+			orig.dups = append(orig.dups, it)
+		}
+		ru.mu.Unlock()
+		if orig != nil {
+			return
+		}
+	}
+	ru.results <- it
+}
+
+// schedule sends a name to the workers; it returns false when the run was
+// cancelled first.
+func (ru *run) schedule(it *item, domain string) bool {
+	ru.seen[hashKey(domain)] = int32(it.line)
+	it.domain = domain
+	if !ru.r.Ordered {
+		ru.mu.Lock()
+		ru.waiting[domain] = it
+		ru.mu.Unlock()
+	}
+	select {
+	case ru.jobs <- it:
+		return true
+	case <-ru.ctx.Done():
+		return false
+	}
+}
+
+// work scans names until jobs is closed. A scan that ends after the run
+// was cancelled is dropped.
+func (ru *run) work() {
+	for it := range ru.jobs {
+		res := ru.r.Scan(ru.ctx, it.domain)
+		if ru.ctx.Err() != nil {
+			it.drop = true
+		}
+		res.Line = it.line
+		if it.input != it.domain {
+			res.Input = it.input
+		}
+		it.res = &res
+		it.scanned = true
+		ru.results <- it
+	}
+}
+
+// emitAll hands the results over until results is closed, then calls Idle
+// a last time.
+func (ru *run) emitAll() {
+	for {
+		it, ok := ru.receive()
 		if !ok {
 			break
 		}
-		if r.Ordered {
-			pending[it.seq] = it
-			for {
-				p, ok := pending[next]
-				if !ok {
-					break
-				}
-				delete(pending, next)
-				next++
-				if p.drop {
-					// Nothing after a dropped result may be handed over.
-					emitErr = cmpErr(emitErr, ctx.Err())
-				}
-				emit(p)
-			}
-			continue
-		}
-		var dups []*item
-		if it.scanned {
-			mu.Lock()
-			if waiting[it.domain] == it {
-				delete(waiting, it.domain)
-			}
-			dups = it.dups
-			mu.Unlock()
-		}
-		emit(it)
-		for _, d := range dups {
-			d.drop = it.drop
-			emit(d)
+		if ru.r.Ordered {
+			ru.emitInOrder(it)
+		} else {
+			ru.emitWithDuplicates(it)
 		}
 	}
-	if emitErr == nil && r.Idle != nil {
-		emitErr = r.Idle()
+	if ru.emitErr == nil && ru.r.Idle != nil {
+		ru.emitErr = ru.r.Idle()
 	}
+}
+
+// receive returns the next result, calling Idle first when none is waiting.
+func (ru *run) receive() (*item, bool) {
+	select {
+	case it, ok := <-ru.results:
+		return it, ok
+	default:
+	}
+	if ru.r.Idle != nil && ru.emitErr == nil {
+		if err := ru.r.Idle(); err != nil {
+			ru.emitErr = err
+			ru.cancel()
+		}
+	}
+	it, ok := <-ru.results
+	return it, ok
+}
+
+// emitInOrder keeps a result until every earlier one is handed over, and
+// hands over those it completes.
+func (ru *run) emitInOrder(it *item) {
+	ru.pending[it.seq] = it
+	for {
+		p, ok := ru.pending[ru.next]
+		if !ok {
+			return
+		}
+		delete(ru.pending, ru.next)
+		ru.next++
+		if p.drop {
+			// Nothing after a dropped result may be handed over.
+			ru.emitErr = cmpErr(ru.emitErr, ru.ctx.Err())
+		}
+		ru.emit(p)
+	}
+}
+
+// emitWithDuplicates hands over a result and then the duplicates that
+// waited for it.
+func (ru *run) emitWithDuplicates(it *item) {
+	var dups []*item
+	if it.scanned {
+		ru.mu.Lock()
+		if ru.waiting[it.domain] == it {
+			delete(ru.waiting, it.domain)
+		}
+		dups = it.dups
+		ru.mu.Unlock()
+	}
+	ru.emit(it)
+	for _, d := range dups {
+		d.drop = it.drop
+		ru.emit(d)
+	}
+}
+
+// emit hands one result over, unless it was dropped or the run failed, and
+// frees its slot.
+func (ru *run) emit(it *item) {
+	<-ru.slots
+	if it.drop || ru.emitErr != nil {
+		return
+	}
+	ru.st.Statuses[it.res.Status]++
+	if err := ru.r.Emit(it.res); err != nil {
+		ru.emitErr = err
+		ru.cancel()
+	}
+}
+
+// err returns the error of the run: a read error first, then an Emit or
+// Idle error, then the context's.
+func (ru *run) err() error {
 	switch {
-	case readErr != nil:
-		return st, readErr
-	case emitErr != nil && !errors.Is(emitErr, context.Canceled):
-		return st, emitErr
+	case ru.readErr != nil:
+		return ru.readErr
+	case ru.emitErr != nil && !errors.Is(ru.emitErr, context.Canceled):
+		return ru.emitErr
 	}
-	return st, ctx.Err()
+	return ru.ctx.Err()
 }
 
 func cmpErr(a, b error) error {
