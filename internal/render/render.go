@@ -32,6 +32,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 )
@@ -92,16 +93,34 @@ func Clip(s string, n int) string {
 	return s[:n] + dots
 }
 
-// Fprintf formats as fmt.Fprintf does, with every string argument made safe
-// by [Safe] first. Only the format is trusted: use it to print values from
-// outside with %s verbs.
+// Fprintf formats as fmt.Fprintf does, with every text argument made safe
+// by [Safe] first: strings, values of a string type (attribution.Layer, say)
+// and errors. Other arguments (numbers, addresses) print as fmt prints them.
+// Only the format is trusted: print values from outside with %s verbs, as
+// strings.
 func Fprintf(w io.Writer, format string, args ...any) (int, error) {
 	safe := make([]any, len(args))
 	for i, a := range args {
-		if s, ok := a.(string); ok {
-			a = Safe(s)
-		}
-		safe[i] = a
+		safe[i] = safeArg(a)
 	}
 	return fmt.Fprintf(w, format, safe...)
+}
+
+// safeArg returns a as Fprintf prints it: through Safe when it is text.
+func safeArg(a any) any {
+	switch v := a.(type) {
+	case string:
+		return Safe(v)
+	case error:
+		return Safe(v.Error())
+	case fmt.Stringer:
+		if reflect.ValueOf(v).Kind() == reflect.String {
+			return Safe(v.String())
+		}
+		return a
+	}
+	if v := reflect.ValueOf(a); v.Kind() == reflect.String {
+		return Safe(v.String())
+	}
+	return a
 }

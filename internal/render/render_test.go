@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -99,14 +100,33 @@ func TestClip(t *testing.T) {
 
 func TestFprintf(t *testing.T) {
 	t.Parallel()
-	var b strings.Builder
-	Fprintf(&b, "%-8s|%s|%d|%v|%s\n", "ok", "\x1b[2J", 42, []string{"\x1b"}, errors.New("e"))
-	// Only string arguments are made safe; the format itself is trusted.
-	want := "ok      |\"\\x1b[2J\"|42|[\x1b]|e\n"
-	if got := b.String(); got != want {
-		t.Errorf("Fprintf = %q, want %q", got, want)
+	type layer string
+	tests := []struct {
+		format string
+		args   []any
+		want   string
+	}{
+		{"%-8s|%s", []any{"ok", "\x1b[2J"}, `ok      |"\x1b[2J"`},
+		{"%s %d %v", []any{layer("we\tb"), 42, 1.5}, `"we\tb" 42 1.5`},
+		{"%v", []any{errors.New("bad \u202e")}, `"bad \u202e"`},
+		{"%s", []any{netip.MustParseAddr("2001:db8::1")}, "2001:db8::1"},
+		{"%s", []any{stringer("\x07")}, `"\a"`},
+		// Only text arguments are made safe, and the format is trusted.
+		{"%v\t", []any{[]string{"\x1b"}}, "[\x1b]\t"},
+	}
+	for _, test := range tests {
+		var b strings.Builder
+		Fprintf(&b, test.format, test.args...)
+		if got := b.String(); got != test.want {
+			t.Errorf("Fprintf(%q, %q) = %q, want %q", test.format, test.args, got, test.want)
+		}
 	}
 }
+
+// stringer is a string type with a String method.
+type stringer string
+
+func (s stringer) String() string { return string(s) }
 
 func TestComma(t *testing.T) {
 	t.Parallel()
