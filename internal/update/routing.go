@@ -159,12 +159,12 @@ func (u *updater) routing(plans []datasetPlan, inputs map[string]*input) []datas
 			out = append(out, res)
 			continue
 		}
-		info, add, reports, ok, forced := u.routingGroup(p.group, inputs, prevInfo)
-		u.rep.Sources = append(u.rep.Sources, reports...)
-		if ok {
-			res.info, res.add = info, add
+		gr := u.routingGroup(p.group, inputs, prevInfo)
+		u.rep.Sources = append(u.rep.Sources, gr.reports...)
+		if gr.ok {
+			res.info, res.add = gr.info, gr.add
 			dr.Status, dr.Source = StatusUpdated, p.group.name
-			if forced {
+			if gr.forced {
 				dr.Status = StatusForced
 			}
 		} else {
@@ -224,141 +224,196 @@ func groupInfo(g *group) snapshot.SourceInfo {
 	return info
 }
 
-// routingGroup reads and checks a group's files. ok says whether the group
-// replaces its dataset.
-func (u *updater) routingGroup(g *group, inputs map[string]*input, prevInfo *snapshot.SourceInfo) (info snapshot.SourceInfo, add func(*snapshot.Builder) error, reports []SourceReport, ok, forced bool) {
-	info = groupInfo(g)
+// A groupResult is what a routing group gives its dataset: a report for
+// each file, and when ok (every file was read and passed the health
+// guards, or was forced past them) the data that replaces the dataset.
+type groupResult struct {
+	info    snapshot.SourceInfo
+	add     func(*snapshot.Builder) error
+	reports []SourceReport
+	ok      bool
+	forced  bool // a file failed the health guards and --force took it
+}
+
+// routingGroup reads and checks a group's files. A dataset is replaced
+// whole: when one file fails, the group gives nothing.
+func (u *updater) routingGroup(g *group, inputs map[string]*input, prevInfo *snapshot.SourceInfo) groupResult {
+	res := groupResult{info: groupInfo(g)}
 	var files []*parsedFile
 	failed := false
 	for _, m := range g.members {
-		in := inputs[m.Name]
-		rep := SourceReport{Name: m.Name, Kind: m.Kind.String(), Dataset: g.dataset.String(), URL: m.URL}
-		switch {
-		case in == nil:
-			rep.Status, rep.Reason = StatusFailed, "not obtained"
-		case in.missing != "":
-			rep.Status, rep.Reason = StatusFailed, "incomplete group "+g.name+": "+in.missing
-		case in.err != nil:
-			verb := "download failed"
-			if u.opts.From != "" {
-				verb = "read failed"
-			}
-			rep.Status, rep.Reason = StatusFailed, verb+": "+in.err.Error()
-		}
-		if rep.Status != "" {
-			rep.Failed, failed = true, true
-			reports = append(reports, rep)
-			files = append(files, nil)
-			continue
-		}
-		rep.URL, rep.Date, rep.SHA256, rep.Attempts, rep.Notes, rep.File = in.url, in.date, in.sha256, in.attempts, in.notes, in.path
-		pf, err := parseRouting(in)
-		if err != nil && !onlyEntryErrors(err) {
-			rep.Status, rep.Reason, rep.Failed, failed = StatusFailed, "unreadable: "+err.Error(), true, true
-			u.keepRaw(&rep, in, true)
-			reports = append(reports, rep)
-			files = append(files, nil)
-			continue
-		}
-		u.entryErrors(&rep, in, err)
-		if pf.header.Line > 0 {
-			if d := pf.header.Date(); d != "" {
-				in.date, rep.Date = d, d
-			}
-		}
-		rep.Records = pf.records
-		prevRecords := 0
-		if prevInfo != nil && prevInfo.Name == info.Name {
-			for _, f := range prevInfo.Files {
-				if f.Name == m.File {
-					prevRecords = f.Lines
-				}
-			}
-		}
-		rep.PreviousRecords = prevRecords
-		if why := routingHealth(pf.records, prevRecords, pf.coversAll); len(why) > 0 {
-			rep.Reason = strings.Join(why, "; ")
-			if u.opts.Force {
-				rep.Status, forced = StatusForced, true
-			} else {
-				rep.Status, rep.Failed, failed = StatusRefused, true, true
-			}
-		} else {
-			rep.Status = StatusUpdated
-		}
-		reports = append(reports, rep)
+		rep, pf := u.routingFile(g, m, inputs[m.Name], previousRecords(prevInfo, res.info.Name, m.File))
+		failed = failed || rep.Failed
+		res.forced = res.forced || rep.Status == StatusForced
+		res.reports = append(res.reports, rep)
 		files = append(files, pf)
 	}
 	if failed {
-		for i := range reports {
-			if !reports[i].Failed {
-				reports[i].Status, reports[i].Failed = StatusRefused, true
-				reports[i].Reason = strings.TrimPrefix(reports[i].Reason+"; ", "; ") + "another file of " + g.name + " failed, and a dataset is replaced whole"
-			}
-			if files[i] != nil {
-				u.keepRaw(&reports[i], files[i].in, true)
-			}
-			reports[i].Notes = append(reports[i].Notes, "kept the previous "+g.dataset.String()+" data: "+sourceLabel(prevInfo))
-		}
-		return info, nil, reports, false, false
+		u.refuseGroup(g, res.reports, files, prevInfo)
+		return groupResult{info: res.info, reports: res.reports}
 	}
 	for i, pf := range files {
-		u.keepRaw(&reports[i], pf.in, false)
-		info.Files = append(info.Files, snapshot.FileInfo{Name: g.members[i].File, SHA256: pf.in.sha256, Lines: pf.records})
-		if info.Date == "" || pf.in.date < info.Date {
-			info.Date = pf.in.date // the oldest file dates the dataset
+		u.keepRaw(&res.reports[i], pf.in, false)
+		res.info.Files = append(res.info.Files, snapshot.FileInfo{Name: g.members[i].File, SHA256: pf.in.sha256, Lines: pf.records})
+		if res.info.Date == "" || pf.in.date < res.info.Date {
+			res.info.Date = pf.in.date // the oldest file dates the dataset
 		}
-		if v := versionOf(pf.in); v != "" && info.Version == "" {
-			info.Version = v
+		if v := versionOf(pf.in); v != "" && res.info.Version == "" {
+			res.info.Version = v
 		}
 	}
+	res.add, res.ok = u.groupAdder(g, files), true
+	return res
+}
+
+// routingFile obtains, parses and checks one file of a group. It returns
+// the file's report and the file, parsed, unless it could not be obtained
+// or read (a file refused by the health guards is returned).
+func (u *updater) routingFile(g *group, m Source, in *input, prevRecords int) (SourceReport, *parsedFile) {
+	rep := SourceReport{Name: m.Name, Kind: m.Kind.String(), Dataset: g.dataset.String(), URL: m.URL}
+	if why := u.notObtained(g, in); why != "" {
+		rep.Status, rep.Reason, rep.Failed = StatusFailed, why, true
+		return rep, nil
+	}
+	rep.URL, rep.Date, rep.SHA256, rep.Attempts, rep.Notes, rep.File = in.url, in.date, in.sha256, in.attempts, in.notes, in.path
+	pf, err := parseRouting(in)
+	if err != nil && !onlyEntryErrors(err) {
+		rep.Status, rep.Reason, rep.Failed = StatusFailed, "unreadable: "+err.Error(), true
+		u.keepRaw(&rep, in, true)
+		return rep, nil
+	}
+	u.entryErrors(&rep, in, err)
+	if pf.header.Line > 0 {
+		if d := pf.header.Date(); d != "" {
+			in.date, rep.Date = d, d
+		}
+	}
+	rep.Records, rep.PreviousRecords = pf.records, prevRecords
+	why := routingHealth(pf.records, prevRecords, pf.coversAll)
+	switch {
+	case len(why) == 0:
+		rep.Status = StatusUpdated
+	case u.opts.Force:
+		rep.Reason, rep.Status = strings.Join(why, "; "), StatusForced
+	default:
+		rep.Reason, rep.Status, rep.Failed = strings.Join(why, "; "), StatusRefused, true
+	}
+	return rep, pf
+}
+
+// notObtained says why a group's member was not obtained, "" if it was.
+func (u *updater) notObtained(g *group, in *input) string {
+	switch {
+	case in == nil:
+		return "not obtained"
+	case in.missing != "":
+		return "incomplete group " + g.name + ": " + in.missing
+	case in.err != nil:
+		verb := "download failed"
+		if u.opts.From != "" {
+			verb = "read failed"
+		}
+		return verb + ": " + in.err.Error()
+	}
+	return ""
+}
+
+// previousRecords returns the records the previous snapshot counted in a
+// file of the source named name, 0 when it has another source.
+func previousRecords(prevInfo *snapshot.SourceInfo, name, file string) int {
+	if prevInfo == nil || prevInfo.Name != name {
+		return 0
+	}
+	n := 0
+	for _, f := range prevInfo.Files {
+		if f.Name == file {
+			n = f.Lines
+		}
+	}
+	return n
+}
+
+// refuseGroup marks every file of a failed group refused, keeps the raw
+// files read, and notes that the previous data is kept.
+func (u *updater) refuseGroup(g *group, reports []SourceReport, files []*parsedFile, prevInfo *snapshot.SourceInfo) {
+	for i := range reports {
+		if !reports[i].Failed {
+			reports[i].Status, reports[i].Failed = StatusRefused, true
+			reports[i].Reason = strings.TrimPrefix(reports[i].Reason+"; ", "; ") + "another file of " + g.name + " failed, and a dataset is replaced whole"
+		}
+		if files[i] != nil {
+			u.keepRaw(&reports[i], files[i].in, true)
+		}
+		reports[i].Notes = append(reports[i].Notes, "kept the previous "+g.dataset.String()+" data: "+sourceLabel(prevInfo))
+	}
+}
+
+// groupAdder returns the function that adds a group's files to the new
+// snapshot, in the group's format.
+func (u *updater) groupAdder(g *group, files []*parsedFile) func(*snapshot.Builder) error {
 	switch g.members[0].format {
 	case formatIPDB:
-		add = func(b *snapshot.Builder) error {
-			for i, pf := range files {
-				if err := b.AddFile(g.dataset, g.members[i].File, bytes.NewReader(pf.ipdbData)); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
+		return ipdbAdder(g, files)
 	case formatPfx2as:
-		names := u.embedded.ASNames()
-		if u.prev != u.embedded {
-			for a, n := range u.prev.ASNames() {
-				names[a] = n
+		return u.pfx2asAdder(g, files)
+	case formatDelegated:
+		return delegatedAdder(g, files)
+	}
+	return nil
+}
+
+// ipdbAdder adds ip-location-db CSVs as they are.
+func ipdbAdder(g *group, files []*parsedFile) func(*snapshot.Builder) error {
+	return func(b *snapshot.Builder) error {
+		for i, pf := range files {
+			if err := b.AddFile(g.dataset, g.members[i].File, bytes.NewReader(pf.ipdbData)); err != nil {
+				return err
 			}
 		}
-		var lists [][]pfx2as.Entry
-		for _, pf := range files {
-			lists = append(lists, pf.entries)
-		}
-		add = func(b *snapshot.Builder) error {
-			return addCSV(b, g.dataset, "routeviews-prefix2as", func(w *bufio.Writer) {
-				spans := flatten(lists...)
-				lists = nil // let the entries go while the builder works
-				for _, s := range spans {
-					writeASN(w, s, names[s.asn])
-				}
-			})
-		}
-	case formatDelegated:
-		add = func(b *snapshot.Builder) error {
-			return addCSV(b, g.dataset, "delegated-extended", func(w *bufio.Writer) {
-				for _, pf := range files {
-					for _, s := range pf.spans {
-						w.WriteString(s.first.String())
-						w.WriteByte(',')
-						w.WriteString(s.last.String())
-						w.WriteByte(',')
-						w.WriteString(s.cc)
-						w.WriteByte('\n')
-					}
-				}
-			})
+		return nil
+	}
+}
+
+// pfx2asAdder adds prefix-to-AS files, flattened into spans, with the AS
+// names of the previous and embedded snapshots.
+func (u *updater) pfx2asAdder(g *group, files []*parsedFile) func(*snapshot.Builder) error {
+	names := u.embedded.ASNames()
+	if u.prev != u.embedded {
+		for a, n := range u.prev.ASNames() {
+			names[a] = n
 		}
 	}
-	return info, add, reports, true, forced
+	var lists [][]pfx2as.Entry
+	for _, pf := range files {
+		lists = append(lists, pf.entries)
+	}
+	return func(b *snapshot.Builder) error {
+		return addCSV(b, g.dataset, "routeviews-prefix2as", func(w *bufio.Writer) {
+			spans := flatten(lists...)
+			lists = nil // let the entries go while the builder works
+			for _, s := range spans {
+				writeASN(w, s, names[s.asn])
+			}
+		})
+	}
+}
+
+// delegatedAdder adds the country spans of RIR delegation files.
+func delegatedAdder(g *group, files []*parsedFile) func(*snapshot.Builder) error {
+	return func(b *snapshot.Builder) error {
+		return addCSV(b, g.dataset, "delegated-extended", func(w *bufio.Writer) {
+			for _, pf := range files {
+				for _, s := range pf.spans {
+					w.WriteString(s.first.String())
+					w.WriteByte(',')
+					w.WriteString(s.last.String())
+					w.WriteByte(',')
+					w.WriteString(s.cc)
+					w.WriteByte('\n')
+				}
+			}
+		})
+	}
 }
 
 // versionOf names the version of a routing file: the stem of a dated

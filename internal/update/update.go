@@ -158,11 +158,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("no data directory")
 	}
-	u := &updater{opts: opts, now: opts.Now, rep: &Report{DataDir: opts.DataDir, From: opts.From, Forced: opts.Force}}
-	if u.now == nil {
-		u.now = time.Now
-	}
-	u.today = u.now().UTC().Format("2006-01-02")
+	u := newUpdater(opts)
 	srcs := opts.Sources
 	if srcs == nil {
 		srcs = Sources()
@@ -171,30 +167,77 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.From != "" {
-		if fi, err := os.Stat(opts.From); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("--from %s: not a folder", opts.From)
-		}
-	}
-	if u.embedded, err = snapshot.Embedded(); err != nil {
+	if err := u.prepare(); err != nil {
 		return nil, err
 	}
-	if err := u.loadPrevious(); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Join(opts.DataDir, rawDir), 0o755); err != nil {
-		return nil, err
-	}
-
 	// Plan: the feeds selected, and for each dataset the routing group to
 	// read, then fetch them all.
 	isSelected := func(s Source) bool {
 		return slices.ContainsFunc(selected, func(x Source) bool { return x.Name == s.Name })
 	}
 	plan := u.planRouting(srcs, isSelected)
+	u.setupClient()
+	inputs, err := u.obtainAll(ctx, wanted(srcs, isSelected, plan))
+	if err != nil {
+		return nil, err
+	}
+	// Decide, then build from what was decided.
+	feeds := u.feeds(srcs, inputs, isSelected)
+	routing := u.routing(plan, inputs)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dropParsed(inputs)
+	t, err := u.build(routing, feeds)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	path := SnapshotPath(opts.DataDir)
+	n, err := WriteFileAtomic(path, t.Encode)
+	if err != nil {
+		return nil, fmt.Errorf("writing the snapshot: %w", err)
+	}
+	u.rep.Snapshot, u.rep.Bytes = path, n
+	u.rep.Seconds = time.Since(start).Seconds()
+	return u.rep, nil
+}
+
+func newUpdater(opts Options) *updater {
+	u := &updater{opts: opts, now: opts.Now, rep: &Report{DataDir: opts.DataDir, From: opts.From, Forced: opts.Force}}
+	if u.now == nil {
+		u.now = time.Now
+	}
+	u.today = u.now().UTC().Format("2006-01-02")
+	return u
+}
+
+// prepare checks the --from folder, loads the embedded and the previous
+// snapshots and makes the data directory's raw folder.
+func (u *updater) prepare() error {
+	if u.opts.From != "" {
+		if fi, err := os.Stat(u.opts.From); err != nil || !fi.IsDir() {
+			return fmt.Errorf("--from %s: not a folder", u.opts.From)
+		}
+	}
+	var err error
+	if u.embedded, err = snapshot.Embedded(); err != nil {
+		return err
+	}
+	if err := u.loadPrevious(); err != nil {
+		return err
+	}
+	return os.MkdirAll(filepath.Join(u.opts.DataDir, rawDir), 0o755)
+}
+
+// wanted returns the sources to obtain: the feeds selected and the members
+// of each dataset's planned routing group.
+func wanted(srcs []Source, selected func(Source) bool, plan []datasetPlan) []Source {
 	var want []Source
 	for _, s := range srcs {
-		if s.Kind == Feed && isSelected(s) {
+		if s.Kind == Feed && selected(s) {
 			want = append(want, s)
 		}
 	}
@@ -203,40 +246,47 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			want = append(want, d.group.members...)
 		}
 	}
-	u.setupClient()
-	inputs, err := u.obtainAll(ctx, want)
-	if err != nil {
-		return nil, err
-	}
+	return want
+}
 
-	// Decide.
-	var feedSrcs []snapshot.FeedSource
-	var feedRanges [][]attribution.FeedRange
+// A feedData is a feed accepted for the new snapshot, new or kept.
+type feedData struct {
+	src    snapshot.FeedSource
+	ranges []attribution.FeedRange
+}
+
+// feeds decides each feed and reports it; it returns the feeds that the new
+// snapshot holds.
+func (u *updater) feeds(srcs []Source, inputs map[string]*input, selected func(Source) bool) []feedData {
+	var out []feedData
 	for _, s := range srcs {
 		if s.Kind != Feed {
 			continue
 		}
-		fs, rs, sr := u.feed(s, inputs[s.Name], isSelected(s))
+		fs, rs, sr := u.feed(s, inputs[s.Name], selected(s))
 		u.rep.Sources = append(u.rep.Sources, sr)
 		if fs != nil {
-			feedSrcs = append(feedSrcs, *fs)
-			feedRanges = append(feedRanges, rs)
+			out = append(out, feedData{*fs, rs})
 		}
 	}
-	routing := u.routing(plan, inputs)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	// What is parsed is all the build needs, but for the ip-location-db
-	// CSVs, which the builder reads itself.
+	return out
+}
+
+// dropParsed lets go of the inputs' bytes once they are parsed: what is
+// parsed is all the build needs, but for the ip-location-db CSVs, which the
+// builder reads itself.
+func dropParsed(inputs map[string]*input) {
 	for _, in := range inputs {
 		in.raw = nil
 		if in.src.Kind == Feed || in.src.format != formatIPDB {
 			in.data = nil
 		}
 	}
+}
 
-	// Build.
+// build builds the new snapshot: the new routing data, the previous
+// snapshot's for the datasets kept, and the feeds.
+func (u *updater) build(routing []datasetResult, feeds []feedData) (*snapshot.Table, error) {
 	meta := snapshot.Meta{Name: "local " + u.today}
 	var kept []snapshot.Dataset
 	for _, r := range routing {
@@ -247,8 +297,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		meta.Sources = append(meta.Sources, r.info)
 		meta.Built = max(meta.Built, r.info.Date)
 	}
-	for _, fs := range feedSrcs {
-		meta.Built = max(meta.Built, fs.Date)
+	for _, f := range feeds {
+		meta.Built = max(meta.Built, f.src.Date)
 	}
 	b := snapshot.NewBuilder(meta)
 	for _, r := range routing {
@@ -263,10 +313,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, fmt.Errorf("previous snapshot: %w", err)
 		}
 	}
-	for i := range feedSrcs {
-		b.AddFeed(feedSrcs[i], feedRanges[i])
+	for _, f := range feeds {
+		b.AddFeed(f.src, f.ranges)
 		u.rep.Feeds++
-		u.rep.Ranges += len(feedRanges[i])
+		u.rep.Ranges += len(f.ranges)
 	}
 	t, problems, err := b.Build()
 	if err != nil {
@@ -278,17 +328,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			u.rep.Defects[p.Kind]++
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	path := SnapshotPath(opts.DataDir)
-	n, err := WriteFileAtomic(path, t.Encode)
-	if err != nil {
-		return nil, fmt.Errorf("writing the snapshot: %w", err)
-	}
-	u.rep.Snapshot, u.rep.Bytes = path, n
-	u.rep.Seconds = time.Since(start).Seconds()
-	return u.rep, nil
+	return t, nil
 }
 
 // loadPrevious finds the snapshot to compare with.
