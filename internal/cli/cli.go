@@ -235,7 +235,9 @@ func versionCommand() *command {
 		summary: "print the version of sovmap and of its embedded data",
 		help: `Usage: sovmap version
 
-Prints the sovmap version and the embedded snapshot's sources.
+Prints the version of sovmap ("dev" for a build that was not given one).
+The data in use, with the versions and dates of its sources, is shown by
+'sovmap data info'.
 `,
 		run: func(e *env, args []string) error {
 			fs := newFlags("version")
