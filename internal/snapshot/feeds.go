@@ -222,8 +222,31 @@ type feedLayer struct {
 	hits     []atomic.Pointer[[]attribution.FeedHit]
 }
 
+// decodeFeeds decodes and checks the feed layer: its strings, entries and
+// sets, then the two families' segments.
 func (t *Table) decodeFeeds(r *reader) error {
 	f := &t.feeds
+	if err := f.decodeStrings(r); err != nil {
+		return err
+	}
+	if err := f.decodeEntries(r, len(t.meta.Feeds)); err != nil {
+		return err
+	}
+	if err := f.decodeSets(r); err != nil {
+		return err
+	}
+	for fam := range 2 {
+		if err := r.family(&f.fam[fam], fam == 1, uint32(f.nSets)); err != nil {
+			return err
+		}
+	}
+	f.hits = make([]atomic.Pointer[[]attribution.FeedHit], f.nSets)
+	return nil
+}
+
+// decodeStrings decodes the feed strings: their offsets, which must start
+// at 0 and never decrease, and the blob they index.
+func (f *feedLayer) decodeStrings(r *reader) error {
 	f.nStrs = int(r.u32("feed string count"))
 	if r.err != nil || f.nStrs > len(r.s)/4 {
 		return fmt.Errorf("%w: bad feed string count", ErrCorrupt)
@@ -241,6 +264,12 @@ func (t *Table) decodeFeeds(r *reader) error {
 		prev = o
 	}
 	f.strBlob = r.take(int(prev), "feed strings")
+	return nil
+}
+
+// decodeEntries decodes the feed entries, each of which must name strings
+// and one of the nFeeds feeds that exist, and hold a valid prefix length.
+func (f *feedLayer) decodeEntries(r *reader, nFeeds int) error {
 	f.nEntries = int(r.u32("feed entry count"))
 	if r.err != nil || f.nEntries > len(r.s)/feedEntrySize {
 		return fmt.Errorf("%w: bad feed entry count", ErrCorrupt)
@@ -259,10 +288,16 @@ func (t *Table) decodeFeeds(r *reader) error {
 		if bits, v6 := f.entries[o+24], f.entries[o+25]; v6 > 1 || (v6 == 0 && bits > 32) || bits > 128 {
 			return fmt.Errorf("%w: bad feed entry %d", ErrCorrupt, i)
 		}
-		if int(le16(f.entries, o)) >= len(t.meta.Feeds) {
+		if int(le16(f.entries, o)) >= nFeeds {
 			return fmt.Errorf("%w: feed entry %d names a missing feed", ErrCorrupt, i)
 		}
 	}
+	return nil
+}
+
+// decodeSets decodes the feed sets: set 0 is the only empty one, and every
+// set names entries that exist.
+func (f *feedLayer) decodeSets(r *reader) error {
 	f.nSets = int(r.u32("feed set count"))
 	if r.err != nil || f.nSets < 1 || f.nSets > len(r.s)/4 {
 		return fmt.Errorf("%w: bad feed set count", ErrCorrupt)
@@ -271,7 +306,7 @@ func (t *Table) decodeFeeds(r *reader) error {
 	if r.err != nil {
 		return r.err
 	}
-	prev = 0
+	prev := uint32(0)
 	for i := 0; i <= f.nSets; i++ {
 		o := le32(f.setOffs, 4*i)
 		// Set 0 is the only empty set: every other set has an entry.
@@ -289,12 +324,6 @@ func (t *Table) decodeFeeds(r *reader) error {
 			return fmt.Errorf("%w: feed set names a missing entry", ErrCorrupt)
 		}
 	}
-	for fam := range 2 {
-		if err := r.family(&f.fam[fam], fam == 1, uint32(f.nSets)); err != nil {
-			return err
-		}
-	}
-	f.hits = make([]atomic.Pointer[[]attribution.FeedHit], f.nSets)
 	return nil
 }
 
