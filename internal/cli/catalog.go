@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/catalog"
+	"github.com/sovmap/sovmap/internal/render"
 )
 
 func catalogCommand() *command {
@@ -116,7 +118,7 @@ func runCatalogList(e *env, args []string) error {
 		fmt.Fprintf(w, "ID\tNAME\tHQ\tCONTROL\tPARENT\n")
 		for _, co := range out {
 			chain := c.Chain(co.ID)
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", co.ID, co.Name, co.Headquarters, chain[len(chain)-1].Headquarters, dash(co.Parent))
+			render.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", co.ID, co.Name, co.Headquarters, chain[len(chain)-1].Headquarters, dash(co.Parent))
 		}
 	case *groups:
 		var out []*attribution.Group
@@ -129,7 +131,7 @@ func runCatalogList(e *env, args []string) error {
 		}
 		fmt.Fprintf(w, "ID\tNAME\tCOUNTRIES\n")
 		for _, g := range out {
-			fmt.Fprintf(w, "%s\t%s\t%s\n", g.ID, g.Name, strings.Join(g.Countries, " "))
+			render.Fprintf(w, "%s\t%s\t%s\n", g.ID, g.Name, strings.Join(g.Countries, " "))
 		}
 	case *traps:
 		ts := c.Traps()
@@ -138,7 +140,7 @@ func runCatalogList(e *env, args []string) error {
 		}
 		fmt.Fprintf(w, "ASN\tNAME\tWHY IT IS A TRAP\n")
 		for _, t := range ts {
-			fmt.Fprintf(w, "AS%d\t%s\t%s\n", t.ASN, t.Name, t.Note)
+			render.Fprintf(w, "AS%d\t%s\t%s\n", t.ASN, t.Name, t.Note)
 		}
 	default:
 		type row struct {
@@ -172,7 +174,7 @@ func runCatalogList(e *env, args []string) error {
 		}
 		fmt.Fprintf(w, "ID\tNAME\tKINDS\tCONTROL\tASNS\tSUFFIXES\tREGIONS\n")
 		for _, r := range out {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.ID, r.Name, strings.Join(r.Kinds, ","), dash(r.Control), r.ASNs, r.Suffixes, r.Regions)
+			render.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r.ID, r.Name, strings.Join(r.Kinds, ","), dash(r.Control), r.ASNs, r.Suffixes, r.Regions)
 		}
 	}
 	return nil
@@ -195,140 +197,166 @@ func runCatalogShow(e *env, args []string) error {
 		return err
 	}
 	id := pos[0]
-	src := func(ids ...string) string {
-		var parts []string
-		for _, sid := range ids {
-			if s, ok := c.Source(sid); ok {
-				parts = append(parts, fmt.Sprintf("%s (%s)", s.URL, s.Date))
-			}
-		}
-		return strings.Join(parts, "; ")
-	}
-	usedSources := func(ids []string) []*attribution.Source {
-		var out []*attribution.Source
-		seen := map[string]bool{}
-		for _, sid := range ids {
-			if s, ok := c.Source(sid); ok && !seen[sid] {
-				seen[sid] = true
-				out = append(out, s)
-			}
-		}
-		return out
-	}
 	if p, ok := c.Provider(id); ok {
-		ctl, chain := providerControl(c, p)
 		if *asJSON {
-			var ids []string
-			ids = append(ids, p.Sources...)
-			for _, a := range p.ASNs {
-				ids = append(ids, a.Source)
-			}
-			for _, s := range p.Suffixes {
-				ids = append(ids, s.Source)
-			}
-			for _, r := range p.Regions {
-				ids = append(ids, r.Source)
-			}
-			return writeJSON(e, struct {
-				*attribution.Provider
-				Control string                 `json:"control"`
-				Chain   []*attribution.Company `json:"chain"`
-				Cited   []*attribution.Source  `json:"cited"`
-			}{p, ctl, chain, usedSources(ids)})
+			return writeJSON(e, providerJSON(c, p))
 		}
-		fmt.Fprintf(e.stdout, "provider  %s (%s)\n", p.Name, p.ID)
-		fmt.Fprintf(e.stdout, "kinds     %s\n", strings.Join(p.Kinds, ", "))
-		if p.Note != "" {
-			fmt.Fprintf(e.stdout, "note      %s\n", p.Note)
-		}
-		fmt.Fprintf(e.stdout, "sources   %s\n", src(p.Sources...))
-		fmt.Fprintf(e.stdout, "\ncontrol chain (operator first):\n")
-		for _, co := range chain {
-			fmt.Fprintf(e.stdout, "  %s (%s), headquarters %s  [%s]\n", co.Name, co.ID, co.Headquarters, src(co.Sources...))
-		}
-		if ctl != "" {
-			fmt.Fprintf(e.stdout, "  => control %s: %s\n", ctl, attribution.ControlBasis(chain))
-		}
-		if len(p.ASNs) > 0 {
-			fmt.Fprintf(e.stdout, "\nASNs:\n")
-			for _, a := range p.ASNs {
-				op := ""
-				if a.Operator != "" {
-					op = " operated by " + a.Operator
-				}
-				fmt.Fprintf(e.stdout, "  AS%-8d %s%s  [%s]\n", a.ASN, a.Name, op, src(a.Source))
-			}
-		}
-		if len(p.Suffixes) > 0 {
-			fmt.Fprintf(e.stdout, "\nhostname suffixes:\n")
-			for _, s := range p.Suffixes {
-				fmt.Fprintf(e.stdout, "  %-5s %s  [%s]\n", s.Layer, strings.Join(s.Suffixes, " "), src(s.Source))
-			}
-		}
-		if len(p.Regions) > 0 {
-			fmt.Fprintf(e.stdout, "\nregions:\n")
-			for _, r := range p.Regions {
-				fmt.Fprintf(e.stdout, "  %-22s %s %s  [%s]\n", r.ID, r.Country, r.City, src(r.Source))
-			}
-		}
+		showProvider(e.stdout, c, p)
 		return nil
 	}
 	if co, ok := c.Company(id); ok {
-		chain := c.Chain(id)
-		var runs []string
-		for _, pid := range c.ProviderIDs() {
-			p, _ := c.Provider(pid)
-			if p.Operator == id {
-				runs = append(runs, pid)
-				continue
-			}
-			for _, a := range p.ASNs {
-				if a.Operator == id {
-					runs = append(runs, pid)
-					break
-				}
-			}
-		}
+		runs := companyProviders(c, id)
 		if *asJSON {
 			return writeJSON(e, struct {
 				*attribution.Company
 				Chain     []*attribution.Company `json:"chain"`
 				Providers []string               `json:"providers"`
 				Cited     []*attribution.Source  `json:"cited"`
-			}{co, chain, runs, usedSources(co.Sources)})
+			}{co, c.Chain(id), runs, citedSources(c, co.Sources)})
 		}
-		fmt.Fprintf(e.stdout, "company       %s (%s)\n", co.Name, co.ID)
-		if len(co.Aliases) > 0 {
-			fmt.Fprintf(e.stdout, "aliases       %s\n", strings.Join(co.Aliases, "; "))
-		}
-		fmt.Fprintf(e.stdout, "headquarters  %s %s\n", co.Headquarters, co.City)
-		if co.Incorporated != "" {
-			fmt.Fprintf(e.stdout, "incorporated  %s\n", co.Incorporated)
-		}
-		if co.Note != "" {
-			fmt.Fprintf(e.stdout, "note          %s\n", co.Note)
-		}
-		fmt.Fprintf(e.stdout, "sources       %s\n", src(co.Sources...))
-		fmt.Fprintf(e.stdout, "\nparent chain:\n")
-		for _, x := range chain {
-			fmt.Fprintf(e.stdout, "  %s (%s), headquarters %s\n", x.Name, x.ID, x.Headquarters)
-		}
-		fmt.Fprintf(e.stdout, "  => control %s: %s\n", chain[len(chain)-1].Headquarters, attribution.ControlBasis(chain))
-		if len(runs) > 0 {
-			fmt.Fprintf(e.stdout, "\nproviders: %s\n", strings.Join(runs, ", "))
-		}
+		showCompany(e.stdout, c, co, runs)
 		return nil
 	}
 	if g, ok := c.Group(id); ok {
 		if *asJSON {
 			return writeJSON(e, g)
 		}
-		fmt.Fprintf(e.stdout, "group      %s (%s)\ncountries  %s\n", g.Name, g.ID, strings.Join(g.Countries, " "))
-		if g.Note != "" {
-			fmt.Fprintf(e.stdout, "note       %s\n", g.Note)
-		}
-		fmt.Fprintf(e.stdout, "source     %s\n", src(g.Source))
+		showGroup(e.stdout, c, g)
 		return nil
 	}
 	return usagef("no provider, company or group has the ID %q (see 'sovmap catalog list')", id)
+}
+
+// citation lists the sources of a claim: "URL (date); URL (date)".
+func citation(c *attribution.Catalog, ids ...string) string {
+	var parts []string
+	for _, id := range ids {
+		if s, ok := c.Source(id); ok {
+			parts = append(parts, fmt.Sprintf("%s (%s)", s.URL, s.Date))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// citedSources returns the sources of ids, each once, in order.
+func citedSources(c *attribution.Catalog, ids []string) []*attribution.Source {
+	var out []*attribution.Source
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if s, ok := c.Source(id); ok && !seen[id] {
+			seen[id] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// providerJSON is the JSON form of catalog show for a provider: the
+// provider, its control, parent chain and the sources its claims cite.
+func providerJSON(c *attribution.Catalog, p *attribution.Provider) any {
+	ctl, chain := providerControl(c, p)
+	ids := slices.Clone(p.Sources)
+	for _, a := range p.ASNs {
+		ids = append(ids, a.Source)
+	}
+	for _, s := range p.Suffixes {
+		ids = append(ids, s.Source)
+	}
+	for _, r := range p.Regions {
+		ids = append(ids, r.Source)
+	}
+	return struct {
+		*attribution.Provider
+		Control string                 `json:"control"`
+		Chain   []*attribution.Company `json:"chain"`
+		Cited   []*attribution.Source  `json:"cited"`
+	}{p, ctl, chain, citedSources(c, ids)}
+}
+
+// showProvider writes a provider with the sources of each claim. Every
+// string from the catalog is printed by render's terminal rule.
+func showProvider(w io.Writer, c *attribution.Catalog, p *attribution.Provider) {
+	ctl, chain := providerControl(c, p)
+	render.Fprintf(w, "provider  %s (%s)\n", p.Name, p.ID)
+	render.Fprintf(w, "kinds     %s\n", strings.Join(p.Kinds, ", "))
+	if p.Note != "" {
+		render.Fprintf(w, "note      %s\n", p.Note)
+	}
+	render.Fprintf(w, "sources   %s\n", citation(c, p.Sources...))
+	fmt.Fprintf(w, "\ncontrol chain (operator first):\n")
+	for _, co := range chain {
+		render.Fprintf(w, "  %s (%s), headquarters %s  [%s]\n", co.Name, co.ID, co.Headquarters, citation(c, co.Sources...))
+	}
+	if ctl != "" {
+		render.Fprintf(w, "  => control %s: %s\n", ctl, attribution.ControlBasis(chain))
+	}
+	if len(p.ASNs) > 0 {
+		fmt.Fprintf(w, "\nASNs:\n")
+		for _, a := range p.ASNs {
+			op := ""
+			if a.Operator != "" {
+				op = " operated by " + a.Operator
+			}
+			render.Fprintf(w, "  AS%-8d %s%s  [%s]\n", a.ASN, a.Name, op, citation(c, a.Source))
+		}
+	}
+	if len(p.Suffixes) > 0 {
+		fmt.Fprintf(w, "\nhostname suffixes:\n")
+		for _, s := range p.Suffixes {
+			render.Fprintf(w, "  %-5s %s  [%s]\n", s.Layer, strings.Join(s.Suffixes, " "), citation(c, s.Source))
+		}
+	}
+	if len(p.Regions) > 0 {
+		fmt.Fprintf(w, "\nregions:\n")
+		for _, r := range p.Regions {
+			render.Fprintf(w, "  %-22s %s %s  [%s]\n", r.ID, r.Country, r.City, citation(c, r.Source))
+		}
+	}
+}
+
+// companyProviders returns the IDs of the providers a company operates, or
+// whose ASNs it operates.
+func companyProviders(c *attribution.Catalog, id string) []string {
+	var runs []string
+	for _, pid := range c.ProviderIDs() {
+		p, _ := c.Provider(pid)
+		if p.Operator == id || slices.ContainsFunc(p.ASNs, func(a attribution.ASNClaim) bool { return a.Operator == id }) {
+			runs = append(runs, pid)
+		}
+	}
+	return runs
+}
+
+// showCompany writes a company, its parent chain and the providers it runs.
+func showCompany(w io.Writer, c *attribution.Catalog, co *attribution.Company, runs []string) {
+	chain := c.Chain(co.ID)
+	render.Fprintf(w, "company       %s (%s)\n", co.Name, co.ID)
+	if len(co.Aliases) > 0 {
+		render.Fprintf(w, "aliases       %s\n", strings.Join(co.Aliases, "; "))
+	}
+	render.Fprintf(w, "headquarters  %s %s\n", co.Headquarters, co.City)
+	if co.Incorporated != "" {
+		render.Fprintf(w, "incorporated  %s\n", co.Incorporated)
+	}
+	if co.Note != "" {
+		render.Fprintf(w, "note          %s\n", co.Note)
+	}
+	render.Fprintf(w, "sources       %s\n", citation(c, co.Sources...))
+	fmt.Fprintf(w, "\nparent chain:\n")
+	for _, x := range chain {
+		render.Fprintf(w, "  %s (%s), headquarters %s\n", x.Name, x.ID, x.Headquarters)
+	}
+	render.Fprintf(w, "  => control %s: %s\n", chain[len(chain)-1].Headquarters, attribution.ControlBasis(chain))
+	if len(runs) > 0 {
+		render.Fprintf(w, "\nproviders: %s\n", strings.Join(runs, ", "))
+	}
+}
+
+// showGroup writes a jurisdiction group.
+func showGroup(w io.Writer, c *attribution.Catalog, g *attribution.Group) {
+	render.Fprintf(w, "group      %s (%s)\ncountries  %s\n", g.Name, g.ID, strings.Join(g.Countries, " "))
+	if g.Note != "" {
+		render.Fprintf(w, "note       %s\n", g.Note)
+	}
+	render.Fprintf(w, "source     %s\n", citation(c, g.Source))
 }

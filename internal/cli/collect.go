@@ -14,6 +14,7 @@ import (
 	"github.com/sovmap/sovmap/internal/flowagg"
 	"github.com/sovmap/sovmap/internal/flowlog"
 	"github.com/sovmap/sovmap/internal/flowlog/collector"
+	"github.com/sovmap/sovmap/internal/render"
 )
 
 func collectCommand() *command {
@@ -252,7 +253,7 @@ func writeWindow(w io.Writer, win *collectWindow, defaultLocal bool) {
 	st := &win.Collector
 	fmt.Fprintf(w, "== window %s to %s: %s packets, %s flows from %d exporters\n",
 		win.WindowStart.Format(time.DateTime), win.WindowEnd.Format(time.DateTime+" MST"),
-		count(st.Packets), count(st.Flows), len(st.Exporters))
+		render.Comma(st.Packets), render.Comma(st.Flows), len(st.Exporters))
 	if st.Dropped+st.Rejected+st.Refused+st.ReadErrors > 0 {
 		fmt.Fprintf(w, "   dropped %d packets (queues full), rejected %d (too many exporters), refused %d (not from --exporters), %d read errors\n", st.Dropped, st.Rejected, st.Refused, st.ReadErrors)
 	}
@@ -264,7 +265,7 @@ func writeWindow(w io.Writer, win *collectWindow, defaultLocal bool) {
 			if x.Version == 10 {
 				v = "IPFIX"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%s\n", x.Exporter, v, x.Packets, x.Flows, samplingCell(&x), x.Dropped, x.TemplateMisses, x.DecodeErrors, sanitizeCell(x.LastError))
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%s\n", x.Exporter, v, x.Packets, x.Flows, samplingCell(&x), x.Dropped, x.TemplateMisses, x.DecodeErrors, render.Safe(x.LastError))
 		}
 		tw.Flush()
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/sovmap/sovmap/internal/flowlog/flowfile"
 	"github.com/sovmap/sovmap/internal/policy"
 	"github.com/sovmap/sovmap/internal/progress"
+	"github.com/sovmap/sovmap/internal/render"
 )
 
 func flowsCommand() *command {
@@ -367,17 +368,17 @@ func writeSummary(w io.Writer, s *flowagg.Summary, defaultLocal bool) {
 	}
 	r := &s.Remote
 	fmt.Fprintf(w, "\nremote traffic  %s out, %s in, %s packets, %s flows, %s remote addresses\n",
-		sizeOf(r.BytesOut), sizeOf(r.BytesIn), count(r.Packets), count(r.Flows), count(uint64(s.Remotes)))
+		render.Bytes(r.BytesOut), render.Bytes(r.BytesIn), render.Comma(r.Packets), render.Comma(r.Flows), render.Comma(s.Remotes))
 	if unsplit := r.Bytes - r.BytesOut - r.BytesIn; unsplit > 0 {
-		fmt.Fprintf(w, "                %s of unknown direction\n", sizeOf(unsplit))
+		fmt.Fprintf(w, "                %s of unknown direction\n", render.Bytes(unsplit))
 	}
 	if f := s.Folded; f != nil {
-		fmt.Fprintf(w, "                %s remote addresses folded into their groups past --max-remotes %s:\n", count(uint64(f.Remotes)), count(uint64(f.MaxRemotes)))
+		fmt.Fprintf(w, "                %s remote addresses folded into their groups past --max-remotes %s:\n", render.Comma(f.Remotes), render.Comma(f.MaxRemotes))
 		fmt.Fprintf(w, "                totals and groups exact, the remote-ip rows without them\n")
 	}
 	fmt.Fprintf(w, "unattributed    %s of the remote %s (control unknown)\n", percent(s.UnattributedShare), s.ShareOf)
-	fmt.Fprintf(w, "internal        %s, %s flows (both ends local)\n", sizeOf(s.Internal.Bytes), count(s.Internal.Flows))
-	fmt.Fprintf(w, "transit         %s, %s flows (neither end local)\n", sizeOf(s.Transit.Bytes), count(s.Transit.Flows))
+	fmt.Fprintf(w, "internal        %s, %s flows (both ends local)\n", render.Bytes(s.Internal.Bytes), render.Comma(s.Internal.Flows))
+	fmt.Fprintf(w, "transit         %s, %s flows (neither end local)\n", render.Bytes(s.Transit.Bytes), render.Comma(s.Transit.Flows))
 	for _, g := range s.Groups {
 		writeGroup(w, &g)
 	}
@@ -398,7 +399,7 @@ func writeGroup(w io.Writer, g *flowagg.Group) {
 		if keys[i] == "" {
 			keys[i] = "unknown"
 		}
-		keys[i] = sanitizeCell(keys[i])
+		keys[i] = render.Safe(keys[i])
 		width = max(width, len(keys[i]))
 	}
 	other := ""
@@ -415,13 +416,13 @@ func writeGroup(w io.Writer, g *flowagg.Group) {
 		key = fmt.Sprintf("%-*s", width, key)
 		remotes := "-"
 		if r.Remotes > 0 {
-			remotes = count(uint64(r.Remotes))
+			remotes = render.Comma(r.Remotes)
 		}
 		if about != "" {
 			about = "  " + about
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", key, percent(r.Share), sizeOf(r.BytesOut), sizeOf(r.BytesIn),
-			count(r.Packets), count(r.Flows), remotes, about)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", key, percent(r.Share), render.Bytes(r.BytesOut), render.Bytes(r.BytesIn),
+			render.Comma(r.Packets), render.Comma(r.Flows), remotes, about)
 	}
 	for i := range g.Rows {
 		row(keys[i], &g.Rows[i], about(g.By, &g.Rows[i]))
@@ -453,22 +454,11 @@ func about(by string, r *flowagg.Row) string {
 	if by == flowagg.ByControl && r.Key == "" {
 		parts = append(parts, "no catalog provider matched")
 	}
-	return sanitizeCell(strings.Join(parts, ", "))
-}
-
-// sanitizeCell keeps data from the logs or the catalog from breaking the
-// table or the terminal.
-func sanitizeCell(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
+	return render.Safe(strings.Join(parts, ", "))
 }
 
 func writeInput(w io.Writer, a *flowlog.Accounting) {
-	fmt.Fprintf(w, "\ninput: %s lines, %s records, %s skipped, %s ignored\n", count(uint64(a.Lines)), count(uint64(a.Records)), count(uint64(a.Skipped)), count(uint64(a.Ignored)))
+	fmt.Fprintf(w, "\ninput: %s lines, %s records, %s skipped, %s ignored\n", render.Comma(a.Lines), render.Comma(a.Records), render.Comma(a.Skipped), render.Comma(a.Ignored))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	const maxFiles = 20 // the JSON form lists them all
 	for i, f := range a.Files {
@@ -480,7 +470,7 @@ func writeInput(w io.Writer, a *flowlog.Accounting) {
 		if format == "" {
 			format = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%d lines\t%d records\t%d skipped\t%d ignored\n", sanitizeCell(f.Name), format, f.Lines, f.Records, f.Skipped, f.Ignored)
+		fmt.Fprintf(tw, "  %s\t%s\t%d lines\t%d records\t%d skipped\t%d ignored\n", render.Safe(f.Name), format, f.Lines, f.Records, f.Skipped, f.Ignored)
 	}
 	tw.Flush()
 	reasons := func(title string, rs []flowlog.Reason) {
@@ -493,9 +483,9 @@ func writeInput(w io.Writer, a *flowlog.Accounting) {
 			for _, p := range r.First {
 				d := ""
 				if p.Detail != "" {
-					d = ": " + p.Detail
+					d = ": " + render.Safe(p.Detail)
 				}
-				fmt.Fprintf(w, "    %s:%d%s\n", sanitizeCell(p.File), p.Line, sanitizeCell(d))
+				fmt.Fprintf(w, "    %s:%d%s\n", render.Safe(p.File), p.Line, d)
 			}
 		}
 	}
@@ -503,41 +493,7 @@ func writeInput(w io.Writer, a *flowlog.Accounting) {
 	reasons("ignored", a.Ignores)
 }
 
-// sizeOf formats a byte count with decimal units.
-func sizeOf(n uint64) string {
-	const unit = 1000
-	if n < unit {
-		return strconv.FormatUint(n, 10) + " B"
-	}
-	v := float64(n)
-	for _, u := range []string{"kB", "MB", "GB", "TB", "PB"} {
-		v /= unit
-		if v < unit || u == "PB" {
-			return strconv.FormatFloat(v, 'f', 1, 64) + " " + u
-		}
-	}
-	return ""
-}
 
-// count formats a count with thousands separators.
-func count(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	pre := len(s) % 3
-	if pre > 0 {
-		b.WriteString(s[:pre])
-	}
-	for i := pre; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}
 
 func percent(f float64) string {
 	return strconv.FormatFloat(100*f, 'f', 1, 64) + "%"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/policy"
+	"github.com/sovmap/sovmap/internal/render"
 )
 
 func ipCommand() *command {
@@ -294,14 +295,14 @@ func (p *ipPrinter) fail(input, msg string, lineNo int) {
 		p.w.Write(b)
 	case outSARIF:
 	case outBrief:
-		fmt.Fprintf(p.w, "%s\terror: %s\n", sanitize(input), msg)
+		render.Fprintf(p.w, "%s\terror: %s\n", render.Clip(input, render.MaxShown), msg)
 	default:
 		p.sep()
 		where := ""
 		if lineNo > 0 {
 			where = fmt.Sprintf(" (line %d)", lineNo)
 		}
-		fmt.Fprintf(p.w, "%s\n  error         %s%s\n", sanitize(input), msg, where)
+		render.Fprintf(p.w, "%s\n  error         %s%s\n", render.Clip(input, render.MaxShown), msg, where)
 	}
 }
 
@@ -400,14 +401,6 @@ func parseIPv4(b []byte) (netip.Addr, bool) {
 	return netip.AddrFrom4(ip), true
 }
 
-// sanitize makes an input safe to print on a terminal.
-func sanitize(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	return strconv.Quote(s)[1 : len(strconv.Quote(s))-1]
-}
-
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -432,7 +425,7 @@ func writeBrief(w *bufio.Writer, r *attribution.Record, extra ...string) {
 	if r.ASN != 0 {
 		asn = "AS" + strconv.FormatUint(uint64(r.ASN), 10)
 	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s", r.IP, dash(prov), dash(ctl), dash(reg), dash(loc), dash(asn), dash(r.ASName))
+	render.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s", r.IP, dash(prov), dash(ctl), dash(reg), dash(loc), dash(asn), dash(r.ASName))
 	for _, x := range extra {
 		w.WriteString("\t" + x)
 	}
@@ -441,25 +434,30 @@ func writeBrief(w *bufio.Writer, r *attribution.Record, extra ...string) {
 
 func writeBlock(w *bufio.Writer, r *attribution.Record) {
 	fmt.Fprintf(w, "%s\n", r.IP)
-	row := func(k, v string) { fmt.Fprintf(w, "  %-13s %s\n", k, v) }
+	// Names and details come from the catalog and the snapshot: every
+	// string is printed by render's terminal rule.
+	row := func(k, format string, args ...any) {
+		fmt.Fprintf(w, "  %-13s ", k)
+		render.Fprintf(w, format+"\n", args...)
+	}
 	if r.Provider != nil {
-		row("provider", fmt.Sprintf("%s (%s, %s)", r.Provider.Name, r.Provider.ID, r.Provider.Kind))
+		row("provider", "%s (%s, %s)", r.Provider.Name, r.Provider.ID, r.Provider.Kind)
 	} else {
 		row("provider", "unknown: no catalog entry matches this network")
 	}
 	if r.Operator != nil {
-		row("operator", fmt.Sprintf("%s [%s]", r.Operator.Name, r.Operator.Country))
+		row("operator", "%s [%s]", r.Operator.Name, r.Operator.Country)
 	}
 	if r.Parent != nil && (r.Operator == nil || r.Parent.ID != r.Operator.ID) {
-		row("parent", fmt.Sprintf("%s [%s]", r.Parent.Name, r.Parent.Country))
+		row("parent", "%s [%s]", r.Parent.Name, r.Parent.Country)
 	}
 	if r.Control != nil {
-		row("control", fmt.Sprintf("%s: %s", r.Control.Country, r.Control.Basis))
+		row("control", "%s: %s", r.Control.Country, r.Control.Basis)
 	} else {
 		row("control", "unknown")
 	}
 	if r.Registration != nil {
-		row("registration", fmt.Sprintf("%s (%s)", r.Registration.Country, r.Registration.Source))
+		row("registration", "%s (%s)", r.Registration.Country, r.Registration.Source)
 	}
 	if r.Location != nil {
 		loc := r.Location.Country
@@ -472,23 +470,22 @@ func writeBlock(w *bufio.Writer, r *attribution.Record) {
 		if r.Location.Region != "" {
 			loc += ", region " + r.Location.Region
 		}
-		row("location", fmt.Sprintf("%s (%s)", loc, r.Location.Source))
+		row("location", "%s (%s)", loc, r.Location.Source)
 	}
-	if r.ASN != 0 {
-		net := fmt.Sprintf("AS%d %s", r.ASN, r.ASName)
-		if r.Prefix.IsValid() {
-			net += ", " + r.Prefix.String()
-		}
-		row("network", net)
-	} else if r.Prefix.IsValid() {
-		row("network", r.Prefix.String())
+	switch {
+	case r.ASN != 0 && r.Prefix.IsValid():
+		row("network", "AS%d %s, %s", r.ASN, r.ASName, r.Prefix)
+	case r.ASN != 0:
+		row("network", "AS%d %s", r.ASN, r.ASName)
+	case r.Prefix.IsValid():
+		row("network", "%s", r.Prefix)
 	}
-	row("confidence", r.Confidence)
+	row("confidence", "%s", r.Confidence)
 	for i, ev := range r.Evidence {
 		k := ""
 		if i == 0 {
 			k = "evidence"
 		}
-		row(k, fmt.Sprintf("%s: %s [%s]", ev.Method, ev.Detail, ev.Source))
+		row(k, "%s: %s [%s]", ev.Method, ev.Detail, ev.Source)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sovmap/sovmap/internal/dnsscan"
 	"github.com/sovmap/sovmap/internal/policy"
 	"github.com/sovmap/sovmap/internal/progress"
+	"github.com/sovmap/sovmap/internal/render"
 	"github.com/sovmap/sovmap/internal/zonefile"
 )
 
@@ -275,11 +276,12 @@ func (s *scanOut) write(r *dnsscan.Result) error {
 		s.header = true
 		fmt.Fprintf(s.w, "%-32s  %-8s  %-30s  %-30s  %s\n", "DOMAIN", "STATUS", "WEB", "DNS", "MAIL")
 	}
+	domain := render.Clip(r.Domain, render.MaxShown)
 	if r.Layers == nil {
-		_, err := fmt.Fprintf(s.w, "%-32s  %-8s  %s\n", scanSafe(r.Domain), r.Status, scanSafe(r.Error))
+		_, err := render.Fprintf(s.w, "%-32s  %-8s  %s\n", domain, r.Status, render.Clip(r.Error, render.MaxShown))
 		return err
 	}
-	_, err := fmt.Fprintf(s.w, "%-32s  %-8s  %-30s  %-30s  %s\n", scanSafe(r.Domain), r.Status,
+	_, err := render.Fprintf(s.w, "%-32s  %-8s  %-30s  %-30s  %s\n", domain, r.Status,
 		scanCell(r, dnsscan.LayerWeb), scanCell(r, dnsscan.LayerDNS), scanCell(r, dnsscan.LayerMail))
 	return err
 }
@@ -308,18 +310,6 @@ func scanCell(r *dnsscan.Result, l attribution.Layer) string {
 	return c
 }
 
-// scanSafe makes an input printable on a terminal, without quotes when it
-// needs none.
-func scanSafe(s string) string {
-	if len(s) > 200 {
-		s = s[:200] + "..."
-	}
-	q := strconv.Quote(s)
-	if q[1:len(q)-1] == s {
-		return s
-	}
-	return q
-}
 
 func scanDomains(e *env, o *scanOpts, pos []string, servers []string, eng *attribution.Engine) error {
 	var in io.Reader = e.stdin
@@ -588,18 +578,18 @@ func scanPrintSummary(e *env, o *scanOpts, s dnsscan.Summary, zone *scanZoneInfo
 	}
 	w := bufio.NewWriter(e.stdout)
 	if zone != nil {
-		fmt.Fprintf(w, "zone %s (%s): %s records read, %s delegations", zone.Apex, zone.File, scanCount(zone.Records), scanCount(zone.Delegations))
+		render.Fprintf(w, "zone %s (%s): %s records read, %s delegations", zone.Apex, zone.File, render.Comma(zone.Records), render.Comma(zone.Delegations))
 		if zone.Errors > 0 {
-			fmt.Fprintf(w, ", %s lines not read", scanCount(zone.Errors))
+			fmt.Fprintf(w, ", %s lines not read", render.Comma(zone.Errors))
 		}
 		fmt.Fprintf(w, "\nOnly the DNS layer is known from a zone: name servers by name, glue by address.\n")
 	} else {
-		fmt.Fprintf(w, "%s domains:", scanCount(s.Domains))
+		fmt.Fprintf(w, "%s domains:", render.Comma(s.Domains))
 		for i, st := range []string{dnsscan.StatusOK, dnsscan.StatusNXDomain, dnsscan.StatusServFail, dnsscan.StatusTimeout, dnsscan.StatusError} {
 			if i > 0 {
 				w.WriteString(",")
 			}
-			fmt.Fprintf(w, " %s %s", scanCount(s.Statuses[st]), st)
+			fmt.Fprintf(w, " %s %s", render.Comma(s.Statuses[st]), st)
 		}
 		w.WriteString("\n")
 	}
@@ -610,7 +600,7 @@ func scanPrintSummary(e *env, o *scanOpts, s dnsscan.Summary, zone *scanZoneInfo
 			continue
 		}
 		fmt.Fprintf(w, "\n%s layer: %s domains with hosts; %s (%s) with no provider identified.\n",
-			names[l], scanCount(ls.Domains), scanCount(ls.Unattributed), scanPct(ls.Unattributed, ls.Domains))
+			names[l], render.Comma(ls.Domains), render.Comma(ls.Unattributed), scanPct(ls.Unattributed, ls.Domains))
 		fmt.Fprintf(w, "A domain with several providers counts for each.\n")
 		fmt.Fprintf(w, "  %-28s %-40s %9s %7s\n", "PROVIDER", "NAME", "DOMAINS", "SHARE")
 		for i, p := range ls.Providers {
@@ -618,7 +608,7 @@ func scanPrintSummary(e *env, o *scanOpts, s dnsscan.Summary, zone *scanZoneInfo
 				fmt.Fprintf(w, "  ... %d more (--json lists them all)\n", len(ls.Providers)-scanSummaryTop)
 				break
 			}
-			fmt.Fprintf(w, "  %-28s %-40s %9s %7s\n", p.ID, scanClip(p.Name, 40), scanCount(p.Domains), scanPct(p.Domains, ls.Domains))
+			render.Fprintf(w, "  %-28s %-40s %9s %7s\n", p.ID, render.Clip(p.Name, 40), render.Comma(p.Domains), scanPct(p.Domains, ls.Domains))
 		}
 		fmt.Fprintf(w, "  %-69s %9s %7s\n", "CONTROL COUNTRY", "DOMAINS", "SHARE")
 		for i, c := range ls.Controls {
@@ -626,7 +616,7 @@ func scanPrintSummary(e *env, o *scanOpts, s dnsscan.Summary, zone *scanZoneInfo
 				fmt.Fprintf(w, "  ... %d more (--json lists them all)\n", len(ls.Controls)-scanSummaryTop)
 				break
 			}
-			fmt.Fprintf(w, "  %-69s %9s %7s\n", c.Country, scanCount(c.Domains), scanPct(c.Domains, ls.Domains))
+			render.Fprintf(w, "  %-69s %9s %7s\n", c.Country, render.Comma(c.Domains), scanPct(c.Domains, ls.Domains))
 		}
 		if len(ls.UnattributedSuffixes) > 0 {
 			fmt.Fprintf(w, "  %-69s %9s %7s\n", "UNATTRIBUTED HOST DOMAIN", "DOMAINS", "SHARE")
@@ -634,19 +624,13 @@ func scanPrintSummary(e *env, o *scanOpts, s dnsscan.Summary, zone *scanZoneInfo
 				if i == 10 {
 					break
 				}
-				fmt.Fprintf(w, "  %-69s %9s %7s\n", scanSafe(u.Suffix), scanCount(u.Domains), scanPct(u.Domains, ls.Domains))
+				render.Fprintf(w, "  %-69s %9s %7s\n", render.Clip(u.Suffix, render.MaxShown), render.Comma(u.Domains), scanPct(u.Domains, ls.Domains))
 			}
 		}
 	}
 	return w.Flush()
 }
 
-func scanClip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
-}
 
 func scanPct(n, of int) string {
 	if of == 0 {
@@ -655,18 +639,3 @@ func scanPct(n, of int) string {
 	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
 }
 
-// scanCount formats n with commas: 12,345.
-func scanCount(n int) string {
-	s := strconv.Itoa(n)
-	if n < 0 {
-		return "-" + scanCount(-n)
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}

@@ -10,9 +10,8 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/sovmap/sovmap/internal/render"
 	"github.com/sovmap/sovmap/internal/screen"
 )
 
@@ -154,7 +153,7 @@ func runScreen(e *env, args []string) error {
 			f.Close()
 		}
 		if err != nil {
-			e.errorf("screen: %s: %v", printable(label), err)
+			e.errorf("screen: %s: %v", render.Safe(render.Clip(label, render.MaxShown)), err)
 			if rr.err != nil {
 				failed++
 			} else {
@@ -214,13 +213,13 @@ func openInventory(name string) (*os.File, error) {
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s %s: %w", pe.Op, printable(name), pe.Err)
+			return nil, fmt.Errorf("%s %s: %w", pe.Op, render.Safe(render.Clip(name, render.MaxShown)), pe.Err)
 		}
 		return nil, err
 	}
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		f.Close()
-		return nil, fmt.Errorf("%s: is a directory", printable(name))
+		return nil, fmt.Errorf("%s: is a directory", render.Safe(render.Clip(name, render.MaxShown)))
 	}
 	return f, nil
 }
@@ -281,24 +280,24 @@ func toScreenOut(lists *screen.Lists, file string, res *screen.Result) screenOut
 }
 
 // writeScreenText writes a screened name for a person. Everything that
-// comes from the inventory (file name, field, name, component) is printed
-// as is only when it is plain printable text, and quoted otherwise, so that
-// a hostile file cannot write terminal escapes.
+// comes from the inventory follows render's terminal rule, so that a
+// hostile file cannot write terminal escapes: names and components are
+// always quoted, the file name, path and field only when they are not plain
+// text, and each is cut to render.MaxShown bytes.
 func writeScreenText(w *bufio.Writer, format string, o *screenOut) {
-	where := printable(o.File)
+	render.Fprintf(w, "%s", render.Clip(o.File, render.MaxShown))
 	switch {
 	case o.Line > 0:
-		where = fmt.Sprintf("%s:%d", where, o.Line)
+		fmt.Fprintf(w, ":%d", o.Line)
 	case o.Path != "":
-		where = fmt.Sprintf("%s %s", where, o.Path)
+		render.Fprintf(w, " %s", o.Path)
 	}
-	fmt.Fprintf(w, "%s", where)
 	if o.Field != "" && format == screen.FormatCSV {
-		fmt.Fprintf(w, " %s", printable(o.Field))
+		render.Fprintf(w, " %s", render.Clip(o.Field, render.MaxShown))
 	}
-	fmt.Fprintf(w, " %s", sanitizeName(o.Name))
+	fmt.Fprintf(w, " %s", render.Quote(render.Clip(o.Name, render.MaxShown)))
 	if o.Context != "" {
-		fmt.Fprintf(w, " (component %s)", sanitizeName(o.Context))
+		fmt.Fprintf(w, " (component %s)", render.Quote(render.Clip(o.Context, render.MaxShown)))
 	}
 	if o.Cut {
 		fmt.Fprintf(w, " (longer than %d bytes: its beginning was screened)", screen.MaxNameLen)
@@ -313,7 +312,7 @@ func writeScreenText(w *bufio.Writer, format string, o *screenOut) {
 			label = "near miss"
 		}
 		fmt.Fprintf(w, "  %s %s (%s, score %.2f)\n", label, m.EntityName, m.Method, m.Score)
-		fmt.Fprintf(w, "    why: %s\n", escapeOdd(m.Why))
+		fmt.Fprintf(w, "    why: %s\n", render.Safe(m.Why))
 		if m.Source != "" {
 			fmt.Fprintf(w, "         %s\n", m.Source)
 		}
@@ -322,79 +321,4 @@ func writeScreenText(w *bufio.Writer, format string, o *screenOut) {
 			fmt.Fprintf(w, "         %s\n", ls.Source)
 		}
 	}
-}
-
-// maxShown is the most bytes of a name, field or file name printed.
-const maxShown = 200
-
-// sanitizeName quotes a name for a terminal, keeping non-ASCII letters
-// (华为, Касперский) readable: quotes, backslashes, control characters and
-// bidirectional controls are escaped, and a name longer than maxShown bytes
-// is cut with "...".
-func sanitizeName(s string) string {
-	short, cut := cutShown(s)
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range short {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case isOdd(r):
-			fmt.Fprintf(&b, "\\u%04x", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	if cut {
-		b.WriteString("...")
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-// cutShown cuts s to at most maxShown bytes at a character boundary.
-func cutShown(s string) (string, bool) {
-	if len(s) <= maxShown {
-		return s, false
-	}
-	n := maxShown
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n], true
-}
-
-// isOdd reports whether r should not reach a terminal as is: a control
-// character, a C1 control, a line or paragraph separator, a bidirectional
-// control, or anything else unicode.IsPrint refuses (other than the
-// letters, marks, numbers, punctuation and symbols it accepts).
-func isOdd(r rune) bool {
-	return r != ' ' && !unicode.IsPrint(r) || r == utf8.RuneError
-}
-
-// printable returns s as is when it is plain printable text of at most
-// maxShown bytes, else quoted as sanitizeName does: for the file names and
-// CSV headers printed without quotes.
-func printable(s string) string {
-	if s != "" && len(s) <= maxShown && !strings.ContainsFunc(s, isOdd) {
-		return s
-	}
-	return sanitizeName(s)
-}
-
-// escapeOdd escapes the odd characters of s (see isOdd) as \uXXXX.
-func escapeOdd(s string) string {
-	if !strings.ContainsFunc(s, isOdd) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if isOdd(r) {
-			fmt.Fprintf(&b, "\\u%04x", r)
-		} else {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

@@ -154,12 +154,12 @@ func TestScreenQuotesInput(t *testing.T) {
 		args        []string
 		want        string // in stdout or stderr
 	}{
-		{"header, name and file name", "", []string{"screen", "--all", hostile}, `v\u001b[2J\u202e.csv":2 "Vendor\u001b[1m\u0007 Name" "Hua\u001b[31mwei"`},
+		{"header, name and file name", "", []string{"screen", "--all", hostile}, `v\x1b[2J\u202e.csv":2 "Vendor\x1b[1m\a Name" "Hua\x1b[31mwei"`},
 		{"JSON", "", []string{"screen", "--json", hostile}, `"field":"Vendor\u001b[1m\u0007 Name"`},
 		{"header in an error", "a\x1b[2J,b\n1,2\n", []string{"screen", "-"}, `(header: "a\x1b[2J", "b")`},
-		{"file name in an error", "", []string{"screen", filepath.Dir(hostile) + "/x\x1b[2J"}, `x\u001b[2J": no such file`},
+		{"file name in an error", "", []string{"screen", filepath.Dir(hostile) + "/x\x1b[2J"}, `x\x1b[2J": no such file`},
 		{"component in an SBOM", `{"bomFormat":"CycloneDX","components":[{"name":"a\u001b[2Jb","publisher":"Huawei \u202eTechnologies"}]}`,
-			[]string{"screen", "--all", "-"}, `"Huawei \u202eTechnologies" (component "a\u001b[2Jb")`},
+			[]string{"screen", "--all", "-"}, `"Huawei \u202eTechnologies" (component "a\x1b[2Jb")`},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
