@@ -493,8 +493,6 @@ func writeInput(w io.Writer, a *flowlog.Accounting) {
 	reasons("ignored", a.Ignores)
 }
 
-
-
 func percent(f float64) string {
 	return strconv.FormatFloat(100*f, 'f', 1, 64) + "%"
 }

@@ -310,7 +310,6 @@ func scanCell(r *dnsscan.Result, l attribution.Layer) string {
 	return c
 }
 
-
 func scanDomains(e *env, o *scanOpts, pos []string, servers []string, eng *attribution.Engine) error {
 	var in io.Reader = e.stdin
 	name := "standard input"
@@ -631,11 +630,9 @@ func scanPrintSummary(e *env, o *scanOpts, s dnsscan.Summary, zone *scanZoneInfo
 	return w.Flush()
 }
 
-
 func scanPct(n, of int) string {
 	if of == 0 {
 		return "-"
 	}
 	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
 }
-
