@@ -167,115 +167,164 @@ func embeddedData() ([]Data, error) {
 // returned together.
 func New(data ...Data) (*Lists, error) {
 	l := &Lists{lists: map[string]*ListInfo{}, sources: map[string]*Source{}, byID: map[string]*Entity{}}
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	ck := &listChecker{l: l}
 	for _, d := range data {
-		for i := range d.Lists {
-			li := d.Lists[i]
-			if _, dup := l.lists[li.ID]; dup {
-				bad("list %s: defined twice", li.ID)
-			}
-			l.lists[li.ID] = &li
-		}
-		for i := range d.Sources {
-			s := d.Sources[i]
-			if _, dup := l.sources[s.ID]; dup {
-				bad("source %s: defined twice", s.ID)
-			}
-			l.sources[s.ID] = &s
-		}
+		ck.addLists(d.Lists)
+		ck.addSources(d.Sources)
 	}
-	for id, li := range l.lists {
-		if li.Name == "" || !isURL(li.URL) {
-			bad("list %s: name and an http(s) url are required", id)
-		}
-		l.listIDs = append(l.listIDs, id)
-	}
-	sort.Strings(l.listIDs)
-	for id, s := range l.sources {
-		if id == "" {
-			bad("source with no id")
-		}
-		if !isURL(s.URL) {
-			bad("source %s: url %q is not an http(s) URL", id, s.URL)
-		}
-		if !iso.IsDate(s.Date) {
-			bad("source %s: date %q is not YYYY-MM-DD", id, s.Date)
-		}
-		if s.Title == "" {
-			bad("source %s: no title", id)
-		}
-	}
-	checkSource := func(what, id string) {
-		if id == "" {
-			bad("%s: no source", what)
-		} else if _, ok := l.sources[id]; !ok {
-			bad("%s: unknown source %q", what, id)
-		}
-	}
-	kinds := []string{KindLegal, KindAlias, KindFormerName, KindBrand, KindAcronym}
-	rels := []string{RelSubsidiary, RelBrand, RelAffiliate, RelFormer}
+	ck.checkLists()
+	ck.checkSources()
 	for _, d := range data {
 		for i := range d.Entities {
-			e := d.Entities[i]
-			what := "entity " + e.ID
-			if e.ID == "" || e.Name == "" {
-				bad("%s: id and name are required", what)
-			}
-			if _, dup := l.byID[e.ID]; dup {
-				bad("%s: defined twice", what)
-			}
-			if len(e.Listings) == 0 {
-				bad("%s: no listing", what)
-			}
-			for _, ls := range e.Listings {
-				w := fmt.Sprintf("%s listing %s", what, ls.List)
-				if _, ok := l.lists[ls.List]; !ok {
-					bad("%s: unknown list", w)
-				}
-				if !iso.IsDate(ls.Since) {
-					bad("%s: since %q is not YYYY-MM-DD", w, ls.Since)
-				}
-				if ls.Scope == "" {
-					bad("%s: no scope", w)
-				}
-				checkSource(w, ls.Source)
-			}
-			for _, n := range e.Names {
-				w := fmt.Sprintf("%s name %q", what, n.Name)
-				if !slices.Contains(kinds, n.Kind) {
-					bad("%s: kind %q: want one of %s", w, n.Kind, strings.Join(kinds, ", "))
-				}
-				if Normalize(n.Name) == "" {
-					bad("%s: nothing left after normalisation", w)
-				}
-				checkSource(w, n.Source)
-			}
-			for _, r := range e.Related {
-				w := fmt.Sprintf("%s related %q", what, r.Name)
-				if !slices.Contains(rels, r.Relation) {
-					bad("%s: relation %q: want one of %s", w, r.Relation, strings.Join(rels, ", "))
-				}
-				if r.Relation == RelFormer && !iso.IsDate(r.Until) {
-					bad("%s: a former relation needs until (YYYY-MM-DD)", w)
-				}
-				for _, a := range slices.Concat([]string{r.Name}, r.Aliases, r.WeakAliases) {
-					if Normalize(a) == "" {
-						bad("%s: name %q: nothing left after normalisation", w, a)
-					}
-				}
-				checkSource(w, r.Source)
-			}
-			l.entities = append(l.entities, &e)
-			l.byID[e.ID] = &e
+			ck.addEntity(d.Entities[i])
 		}
 	}
-	if len(errs) > 0 {
-		sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-		return nil, fmt.Errorf("screen: %w", errors.Join(errs...))
+	if len(ck.errs) > 0 {
+		sort.Slice(ck.errs, func(i, j int) bool { return ck.errs[i].Error() < ck.errs[j].Error() })
+		return nil, fmt.Errorf("screen: %w", errors.Join(ck.errs...))
 	}
 	sort.Slice(l.entities, func(i, j int) bool { return l.entities[i].ID < l.entities[j].ID })
 	return l, nil
+}
+
+// The kinds of names and the relations an entry may give.
+var (
+	nameKinds = []string{KindLegal, KindAlias, KindFormerName, KindBrand, KindAcronym}
+	relations = []string{RelSubsidiary, RelBrand, RelAffiliate, RelFormer}
+)
+
+// A listChecker merges list files into Lists and gathers their problems.
+type listChecker struct {
+	l    *Lists
+	errs []error
+}
+
+func (ck *listChecker) bad(format string, args ...any) {
+	ck.errs = append(ck.errs, fmt.Errorf(format, args...))
+}
+
+func (ck *listChecker) addLists(lists []ListInfo) {
+	for i := range lists {
+		li := lists[i]
+		if _, dup := ck.l.lists[li.ID]; dup {
+			ck.bad("list %s: defined twice", li.ID)
+		}
+		ck.l.lists[li.ID] = &li
+	}
+}
+
+func (ck *listChecker) addSources(sources []Source) {
+	for i := range sources {
+		s := sources[i]
+		if _, dup := ck.l.sources[s.ID]; dup {
+			ck.bad("source %s: defined twice", s.ID)
+		}
+		ck.l.sources[s.ID] = &s
+	}
+}
+
+// checkLists checks the lists and gathers their IDs, sorted.
+func (ck *listChecker) checkLists() {
+	for id, li := range ck.l.lists {
+		if li.Name == "" || !isURL(li.URL) {
+			ck.bad("list %s: name and an http(s) url are required", id)
+		}
+		ck.l.listIDs = append(ck.l.listIDs, id)
+	}
+	sort.Strings(ck.l.listIDs)
+}
+
+func (ck *listChecker) checkSources() {
+	for id, s := range ck.l.sources {
+		if id == "" {
+			ck.bad("source with no id")
+		}
+		if !isURL(s.URL) {
+			ck.bad("source %s: url %q is not an http(s) URL", id, s.URL)
+		}
+		if !iso.IsDate(s.Date) {
+			ck.bad("source %s: date %q is not YYYY-MM-DD", id, s.Date)
+		}
+		if s.Title == "" {
+			ck.bad("source %s: no title", id)
+		}
+	}
+}
+
+// source checks that what cites a known source.
+func (ck *listChecker) source(what, id string) {
+	if id == "" {
+		ck.bad("%s: no source", what)
+	} else if _, ok := ck.l.sources[id]; !ok {
+		ck.bad("%s: unknown source %q", what, id)
+	}
+}
+
+// addEntity checks an entity, its listings, names and related companies,
+// and adds it.
+func (ck *listChecker) addEntity(e Entity) {
+	what := "entity " + e.ID
+	if e.ID == "" || e.Name == "" {
+		ck.bad("%s: id and name are required", what)
+	}
+	if _, dup := ck.l.byID[e.ID]; dup {
+		ck.bad("%s: defined twice", what)
+	}
+	if len(e.Listings) == 0 {
+		ck.bad("%s: no listing", what)
+	}
+	for _, ls := range e.Listings {
+		ck.listing(what, ls)
+	}
+	for _, n := range e.Names {
+		ck.name(what, n)
+	}
+	for _, r := range e.Related {
+		ck.related(what, r)
+	}
+	ck.l.entities = append(ck.l.entities, &e)
+	ck.l.byID[e.ID] = &e
+}
+
+func (ck *listChecker) listing(what string, ls Listing) {
+	w := fmt.Sprintf("%s listing %s", what, ls.List)
+	if _, ok := ck.l.lists[ls.List]; !ok {
+		ck.bad("%s: unknown list", w)
+	}
+	if !iso.IsDate(ls.Since) {
+		ck.bad("%s: since %q is not YYYY-MM-DD", w, ls.Since)
+	}
+	if ls.Scope == "" {
+		ck.bad("%s: no scope", w)
+	}
+	ck.source(w, ls.Source)
+}
+
+func (ck *listChecker) name(what string, n Name) {
+	w := fmt.Sprintf("%s name %q", what, n.Name)
+	if !slices.Contains(nameKinds, n.Kind) {
+		ck.bad("%s: kind %q: want one of %s", w, n.Kind, strings.Join(nameKinds, ", "))
+	}
+	if Normalize(n.Name) == "" {
+		ck.bad("%s: nothing left after normalisation", w)
+	}
+	ck.source(w, n.Source)
+}
+
+func (ck *listChecker) related(what string, r Related) {
+	w := fmt.Sprintf("%s related %q", what, r.Name)
+	if !slices.Contains(relations, r.Relation) {
+		ck.bad("%s: relation %q: want one of %s", w, r.Relation, strings.Join(relations, ", "))
+	}
+	if r.Relation == RelFormer && !iso.IsDate(r.Until) {
+		ck.bad("%s: a former relation needs until (YYYY-MM-DD)", w)
+	}
+	for _, a := range slices.Concat([]string{r.Name}, r.Aliases, r.WeakAliases) {
+		if Normalize(a) == "" {
+			ck.bad("%s: name %q: nothing left after normalisation", w, a)
+		}
+	}
+	ck.source(w, r.Source)
 }
 
 // Entities returns the entities, sorted by ID.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -133,121 +134,161 @@ func (m *Matcher) Match(name string) []Match {
 	if len(in) == 0 {
 		return nil
 	}
-	best := map[string]Match{}
-	former := map[string]Match{} // the most specific former-subsidiary match per entity
-	consider := func(mt Match) {
-		mt.Status = StatusHit
-		if mt.Relation == RelFormer {
-			mt.Status = StatusNearMiss
-			if prev, ok := former[mt.Entity.ID]; !ok || mt.words > prev.words {
-				former[mt.Entity.ID] = mt
-			}
-		}
-		if prev, ok := best[mt.Entity.ID]; ok && !better(mt, prev) {
-			return
-		}
-		best[mt.Entity.ID] = mt
-	}
-	near := func(mt Match) {
-		mt.Status = StatusNearMiss
-		if prev, ok := best[mt.Entity.ID]; ok && !better(mt, prev) {
-			return
-		}
-		best[mt.Entity.ID] = mt
-	}
-	key := strings.Join(texts(in), " ")
-	if vs := m.exact[key]; len(vs) > 0 {
-		// Of the names that normalise alike, prefer per entity the one
-		// written as the input is, else the shortest.
-		raw := strings.TrimSpace(name)
-		chosen := map[string]*variant{}
-		for _, v := range vs {
-			c := chosen[v.entity.ID]
-			switch {
-			case c == nil, strings.EqualFold(v.name, raw) && !strings.EqualFold(c.name, raw),
-				!strings.EqualFold(c.name, raw) && len(v.name) < len(c.name):
-				chosen[v.entity.ID] = v
-			}
-		}
-		for _, v := range vs {
-			if chosen[v.entity.ID] != v {
-				continue
-			}
-			how := "the name is "
-			if !strings.EqualFold(v.name, raw) {
-				how = "but for legal form, case and punctuation, the name is "
-			}
-			consider(v.match(MethodExact, 1, how+v.describe()))
-		}
-	}
-	ps := m.idx.pairs(in)
-	cands, hanIn := m.idx.candidates(in, ps)
-	var inTotal float64 // the weight of the name's words, summed in order as fuzzy did
+	q := query{in: in, key: strings.Join(texts(in), " ")}
+	ms := matchSet{best: map[string]Match{}, former: map[string]Match{}}
+	m.matchExact(&ms, q.key, strings.TrimSpace(name))
+	q.ps = m.idx.pairs(in)
+	var cands []int32
+	cands, q.hanIn = m.idx.candidates(in, q.ps)
 	for _, w := range in {
-		inTotal += weight(w)
+		q.inTotal += weight(w) // summed in order, as fuzzy did
 	}
 	for _, id := range cands {
-		v := m.variants[id]
-		if v.key == key {
-			continue
+		if v := m.variants[id]; v.key != q.key {
+			ms.matchVariant(v, id, q)
 		}
-		if sameWords(in, v.words) {
-			// The same words in another grammatical case or alphabet:
-			// "Касперского" or "Kasperskiy" for "Kaspersky".
-			consider(v.match(MethodExact, 1, "but for inflection or alphabet, the name is "+v.describe()))
-			continue
+	}
+	ms.preferFormer()
+	return ms.sorted()
+}
+
+// A query is a name being matched, parsed and looked up in the index.
+type query struct {
+	in      []word
+	key     string  // the words joined, the key of exact matches
+	ps      []pair  // the index's words near each word of the name
+	hanIn   []int32 // the Han variants the name contains, sorted
+	inTotal float64 // the weight of the name's words
+}
+
+// A matchSet keeps the best match of each entity.
+type matchSet struct {
+	best   map[string]Match // by entity ID
+	former map[string]Match // the most specific former-subsidiary match per entity
+}
+
+// hit records a match that is a hit, or a near miss when it names a former
+// relation.
+func (ms *matchSet) hit(mt Match) {
+	mt.Status = StatusHit
+	if mt.Relation == RelFormer {
+		mt.Status = StatusNearMiss
+		if prev, ok := ms.former[mt.Entity.ID]; !ok || mt.words > prev.words {
+			ms.former[mt.Entity.ID] = mt
 		}
+	}
+	ms.keep(mt)
+}
+
+// near records a near miss.
+func (ms *matchSet) near(mt Match) {
+	mt.Status = StatusNearMiss
+	ms.keep(mt)
+}
+
+// keep keeps mt when it is better than its entity's match so far.
+func (ms *matchSet) keep(mt Match) {
+	if prev, ok := ms.best[mt.Entity.ID]; ok && !better(mt, prev) {
+		return
+	}
+	ms.best[mt.Entity.ID] = mt
+}
+
+// matchExact records the names that normalise as the name does. Of those,
+// it prefers per entity the one written as the input is (raw), else the
+// shortest.
+func (m *Matcher) matchExact(ms *matchSet, key, raw string) {
+	vs := m.exact[key]
+	if len(vs) == 0 {
+		return
+	}
+	chosen := map[string]*variant{}
+	for _, v := range vs {
+		c := chosen[v.entity.ID]
 		switch {
-		case v.acronym:
-			if slices.ContainsFunc(pairsOf(ps, v.ids[0]), func(p pair) bool { return p.sim == 1 }) {
-				consider(v.match(MethodContains, 0.9, fmt.Sprintf("the name has the word %q, %s", v.tokens[0], v.describe())))
-			}
-		case v.han:
-			if _, ok := slices.BinarySearch(hanIn, id); ok {
-				mt := v.match(MethodContains, 0.9, fmt.Sprintf("the name contains %s, %s", v.name, v.describe()))
-				if v.weak {
-					mt.Score = 0.6
-					mt.Why = fmt.Sprintf("the name contains %s, a common word that is also %s", v.name, v.describe())
-					near(mt)
-				} else {
-					consider(mt)
-				}
-			}
-		default:
-			if i := v.containsRun(in, ps); i >= 0 {
-				run := strings.Join(texts(in[i:i+len(v.words)]), " ")
-				mt := v.match(MethodContains, 0.9, fmt.Sprintf("the name contains %q, %s", run, v.describe()))
-				if v.weak {
-					mt.Score = 0.6
-					mt.Why = fmt.Sprintf("the name contains %q, a common name that is also %s", run, v.describe())
-					near(mt)
-				} else {
-					consider(mt)
-				}
-				continue
-			}
-			if v.weak {
-				continue // a common word: only as a whole word of the name
-			}
-			if mt, ok := v.fuzzy(in, ps, inTotal); ok {
-				if mt.Status == StatusHit {
-					consider(mt)
-				} else {
-					near(mt)
-				}
+		case c == nil, strings.EqualFold(v.name, raw) && !strings.EqualFold(c.name, raw),
+			!strings.EqualFold(c.name, raw) && len(v.name) < len(c.name):
+			chosen[v.entity.ID] = v
+		}
+	}
+	for _, v := range vs {
+		if chosen[v.entity.ID] != v {
+			continue
+		}
+		how := "the name is "
+		if !strings.EqualFold(v.name, raw) {
+			how = "but for legal form, case and punctuation, the name is "
+		}
+		ms.hit(v.match(MethodExact, 1, how+v.describe()))
+	}
+}
+
+// matchVariant records how a candidate name of the lists (v, index id)
+// matches the query, if it does: the same words, an acronym or Han name it
+// contains, a run of its words, or a fuzzy match.
+func (ms *matchSet) matchVariant(v *variant, id int32, q query) {
+	if sameWords(q.in, v.words) {
+		// The same words in another grammatical case or alphabet:
+		// "Касперского" or "Kasperskiy" for "Kaspersky".
+		ms.hit(v.match(MethodExact, 1, "but for inflection or alphabet, the name is "+v.describe()))
+		return
+	}
+	switch {
+	case v.acronym:
+		if slices.ContainsFunc(pairsOf(q.ps, v.ids[0]), func(p pair) bool { return p.sim == 1 }) {
+			ms.hit(v.match(MethodContains, 0.9, fmt.Sprintf("the name has the word %q, %s", v.tokens[0], v.describe())))
+		}
+	case v.han:
+		if _, ok := slices.BinarySearch(q.hanIn, id); ok {
+			ms.contains(v, v.name, "word")
+		}
+	default:
+		if i := v.containsRun(q.in, q.ps); i >= 0 {
+			run := strings.Join(texts(q.in[i:i+len(v.words)]), " ")
+			ms.contains(v, strconv.Quote(run), "name")
+			return
+		}
+		if v.weak {
+			return // a common word: only as a whole word of the name
+		}
+		if mt, ok := v.fuzzy(q.in, q.ps, q.inTotal); ok {
+			if mt.Status == StatusHit {
+				ms.hit(mt)
+			} else {
+				ms.near(mt)
 			}
 		}
 	}
-	// A name of a former subsidiary ("Huawei Marine Networks") is not a hit
-	// because it also contains a shorter listed name ("Huawei").
-	for id, f := range former {
-		if b := best[id]; b.Status == StatusHit && b.Method == MethodContains && f.words > b.words {
+}
+
+// contains records that the name contains v, as the text what: a hit, or
+// for a weak name (a common word or name, as noun says) a near miss.
+func (ms *matchSet) contains(v *variant, what, noun string) {
+	mt := v.match(MethodContains, 0.9, "the name contains "+what+", "+v.describe())
+	if !v.weak {
+		ms.hit(mt)
+		return
+	}
+	mt.Score, mt.Why = 0.6, "the name contains "+what+", a common "+noun+" that is also "+v.describe()
+	ms.near(mt)
+}
+
+// preferFormer makes a former subsidiary's name ("Huawei Marine Networks")
+// a near miss rather than a hit because it also contains a shorter listed
+// name ("Huawei").
+func (ms *matchSet) preferFormer() {
+	for id, f := range ms.former {
+		if b := ms.best[id]; b.Status == StatusHit && b.Method == MethodContains && f.words > b.words {
 			f.Why += fmt.Sprintf(" (the name also contains %q, which alone would be a hit)", b.Matched)
-			best[id] = f
+			ms.best[id] = f
 		}
 	}
-	out := make([]Match, 0, len(best))
-	for _, mt := range best {
+}
+
+// sorted returns the matches kept, hits first, then by score.
+func (ms *matchSet) sorted() []Match {
+	out := make([]Match, 0, len(ms.best))
+	for _, mt := range ms.best {
 		out = append(out, mt)
 	}
 	sort.Slice(out, func(i, j int) bool {
