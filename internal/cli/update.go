@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/sovmap/sovmap/internal/render"
 	"github.com/sovmap/sovmap/internal/snapshot"
 	"github.com/sovmap/sovmap/internal/update"
 )
@@ -179,7 +180,7 @@ func runDataUpdate(e *env, args []string) error {
 // printUpdateReport writes the report as text: what was written, then one
 // line per source and dataset.
 func printUpdateReport(w io.Writer, rep *update.Report) {
-	fmt.Fprintf(w, "wrote %s (%s) in %.1fs, starting from %s\n", rep.Snapshot, byteSize(rep.Bytes), rep.Seconds, rep.Previous)
+	render.Fprintf(w, "wrote %s (%s) in %.1fs, starting from %s\n", rep.Snapshot, render.IBytes(uint64(rep.Bytes)), rep.Seconds, rep.Previous)
 	fmt.Fprintf(w, "%d feeds with %d ranges\n\n", rep.Feeds, rep.Ranges)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "FEED\tSTATUS\tDATE\tRANGES\tCHANGE\tREASON\n")
@@ -198,14 +199,14 @@ func printUpdateReport(w io.Writer, rep *update.Report) {
 		} else if s.Previous != nil {
 			ranges = fmt.Sprint(s.Previous.Ranges)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Status, dash(s.Date), ranges, change, s.Reason)
+		render.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Status, dash(s.Date), ranges, change, s.Reason)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "DATASET\tSTATUS\tSOURCE\tREASON\n")
 	for _, d := range rep.Datasets {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Dataset, d.Status, d.Source, d.Reason)
+		render.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Dataset, d.Status, d.Source, d.Reason)
 	}
 	tw.Flush()
 	var routing []update.SourceReport
@@ -219,7 +220,7 @@ func printUpdateReport(w io.Writer, rep *update.Report) {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintf(tw, "ROUTING FILE\tSTATUS\tDATE\tRECORDS\tBEFORE\tREASON\n")
 		for _, s := range routing {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", s.Name, s.Status, dash(s.Date), s.Records, s.PreviousRecords, s.Reason)
+			render.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", s.Name, s.Status, dash(s.Date), s.Records, s.PreviousRecords, s.Reason)
 		}
 		tw.Flush()
 	}
@@ -230,7 +231,7 @@ func printUpdateReport(w io.Writer, rep *update.Report) {
 func reportFailures(e *env, rep *update.Report) {
 	for _, s := range rep.Sources {
 		if s.Failed {
-			msg := fmt.Sprintf("data update: %s: %s: %s", s.Name, s.Status, s.Reason)
+			msg := fmt.Sprintf("data update: %s: %s: %s", s.Name, s.Status, render.Safe(s.Reason))
 			for _, n := range s.Notes {
 				if strings.HasPrefix(n, "kept the previous") {
 					msg += "; " + n
@@ -241,7 +242,7 @@ func reportFailures(e *env, rep *update.Report) {
 		if s.EntryErrorCount > 0 {
 			e.errorf("data update: %s: %d malformed entries skipped:", s.Name, s.EntryErrorCount)
 			for _, m := range s.EntryErrors {
-				e.errorf("  %s", m)
+				e.errorf("  %s", render.Safe(m))
 			}
 			if more := s.EntryErrorCount - len(s.EntryErrors); more > 0 {
 				e.errorf("  and %d more", more)
@@ -308,24 +309,14 @@ func runDataSources(e *env, args []string) error {
 		if s.Kind == update.Routing.String() {
 			gives = s.Dataset + " data"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, gives, s.File, dash(s.URL))
+		render.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, gives, s.File, dash(s.URL))
 	}
 	tw.Flush()
 	fmt.Fprintf(e.stdout, "\nnotes:\n")
 	for _, s := range out {
-		fmt.Fprintf(e.stdout, "  %s: %s\n", s.Name, s.Note)
+		render.Fprintf(e.stdout, "  %s: %s\n", s.Name, s.Note)
 	}
 	return nil
-}
-
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // feedLines describes a snapshot's feeds for "data info".
@@ -337,7 +328,7 @@ func feedLines(w io.Writer, feeds []snapshot.FeedSource) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "  FEED\tPROVIDER\tDATE\tRANGES\tIPv4\tIPv6 /48\tSTATUS\n")
 	for _, f := range feeds {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%.0f\t%.0f\t%s\n", f.Name, f.Provider, dash(f.Date), f.Stats.Ranges, f.Stats.IPv4, f.Stats.IPv6Slash48, dash(f.Status))
+		render.Fprintf(tw, "  %s\t%s\t%s\t%d\t%.0f\t%.0f\t%s\n", f.Name, f.Provider, dash(f.Date), f.Stats.Ranges, f.Stats.IPv4, f.Stats.IPv6Slash48, dash(f.Status))
 	}
 	tw.Flush()
 }
