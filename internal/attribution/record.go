@@ -162,6 +162,82 @@ func (r *Record) appendTail(b []byte) []byte {
 	return append(b, '}')
 }
 
+// Map returns the record in the form that policy rules see it: the value
+// that decoding its JSON (AppendJSON) with policy.RecordJSON gives, objects
+// as map[string]any, lists as []any and the ASN as int64, built without the
+// round trip through JSON. Strings are kept as they are, where JSON would
+// replace invalid UTF-8. TestRecordMap keeps the two forms equal: a field
+// added to the record is added to both.
+func (r *Record) Map() map[string]any {
+	m := make(map[string]any, 12)
+	m["ip"] = string(r.IP.AppendTo(nil))
+	if r.Prefix.IsValid() {
+		m["prefix"] = string(r.Prefix.AppendTo(nil))
+	}
+	if r.ASN != 0 {
+		m["asn"] = int64(r.ASN)
+	}
+	if r.ASName != "" {
+		m["as_name"] = r.ASName
+	}
+	refs := [...]struct {
+		key string
+		ref *Ref
+	}{{"provider", r.Provider}, {"operator", r.Operator}, {"parent", r.Parent}}
+	for _, f := range refs {
+		if f.ref != nil {
+			m[f.key] = f.ref.mapForm()
+		}
+	}
+	if c := r.Control; c != nil {
+		m["control"] = map[string]any{"country": c.Country, "basis": c.Basis}
+	}
+	if g := r.Registration; g != nil {
+		m["registration"] = map[string]any{"country": g.Country, "source": g.Source}
+	}
+	if l := r.Location; l != nil {
+		m["location"] = l.mapForm()
+	}
+	if len(r.Evidence) > 0 {
+		ev := make([]any, len(r.Evidence))
+		for i, e := range r.Evidence {
+			o := map[string]any{"method": e.Method, "detail": e.Detail, "source": e.Source}
+			if e.Provider != "" {
+				o["provider"] = e.Provider
+			}
+			ev[i] = o
+		}
+		m["evidence"] = ev
+	}
+	m["confidence"] = r.Confidence
+	return m
+}
+
+func (r *Ref) mapForm() map[string]any {
+	o := map[string]any{"id": r.ID, "name": r.Name}
+	if r.Kind != "" {
+		o["kind"] = r.Kind
+	}
+	if r.Country != "" {
+		o["country"] = r.Country
+	}
+	return o
+}
+
+func (l *Location) mapForm() map[string]any {
+	o := map[string]any{"country": l.Country, "source": l.Source}
+	if l.Region != "" {
+		o["region"] = l.Region
+	}
+	if l.City != "" {
+		o["city"] = l.City
+	}
+	if l.Area != "" {
+		o["area"] = l.Area
+	}
+	return o
+}
+
 func appendRef(b []byte, key string, r *Ref) []byte {
 	if r == nil {
 		return b

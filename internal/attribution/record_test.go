@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sovmap/sovmap/internal/attribution"
+	"github.com/sovmap/sovmap/internal/policy"
 )
 
 // jsonStrings are strings that exercise every escape of encoding/json.
@@ -272,5 +273,26 @@ func TestEngineAppendJSONFirst(t *testing.T) {
 		if want := r.AppendJSON(nil); !bytes.Equal(got, want) {
 			t.Errorf("AppendJSON(%s) on a fresh engine =\n%s\nwant\n%s", a, got, want)
 		}
+	}
+}
+
+// TestRecordMap checks that the map form of a record is what policy rules
+// would get from its JSON, for every shape of record.
+func TestRecordMap(t *testing.T) {
+	t.Parallel()
+	for name, r := range testRecords() {
+		if name == "special characters" {
+			continue // JSON replaces invalid UTF-8; the map keeps strings as they are
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			want, err := policy.RecordJSON(r.AppendJSON(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, r.Map()); diff != "" {
+				t.Errorf("Record(%s).Map() mismatch (-policy.RecordJSON(AppendJSON) +Map):\n%s", name, diff)
+			}
+		})
 	}
 }

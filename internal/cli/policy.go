@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"net/netip"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/catalog"
 	"github.com/sovmap/sovmap/internal/policy"
+	"github.com/sovmap/sovmap/internal/policy/policyrun"
 	"github.com/sovmap/sovmap/internal/policy/policytest"
 	"github.com/sovmap/sovmap/internal/screen"
 )
@@ -267,22 +267,11 @@ func compilePolicies(names []string, dir string, cat *attribution.Catalog) (*pol
 	return set, nil
 }
 
-// A policyRun evaluates records of a command against the loaded policies and
-// keeps the counts for the exit status. Commands that produce records create
-// one with policyFlags.start, call evaluate for each record (or layer, or
-// flow group) and finish at the end.
-type policyRun struct {
-	set    *policy.Set
-	failOn policy.Severity
-	counts [policy.SeverityCritical + 1]int
-	pops   map[string]*policy.Population // by record kind, when population rules are loaded
-
-	// Evaluations stopped by a limit (policy.ErrLimit): how many, and the
-	// first maxReported, told at once by warn when set, else by exit.
-	limited    int
-	limitNotes []string
-	warn       func(msg string)
-}
+// policyRun is a run of policies over the records of a command
+// (policyrun.Run), with what the command prints at its end: the summary of
+// the findings, the evaluations stopped by a limit, the --fail-on failure,
+// and the exit status they make.
+type policyRun struct{ *policyrun.Run }
 
 // start compiles the policies of the flags; it returns nil when no --policy
 // was given.
@@ -305,123 +294,7 @@ func (pf *policyFlags) start(cat *attribution.Catalog) (*policyRun, error) {
 }
 
 func newPolicyRun(set *policy.Set, failOn policy.Severity) *policyRun {
-	pr := &policyRun{set: set, failOn: failOn}
-	if set.Applies(policy.KindPopulation) {
-		pr.pops = map[string]*policy.Population{}
-	}
-	return pr
-}
-
-// evaluate returns the findings of a record and counts them; the record also
-// joins the population when population rules are loaded.
-func (pr *policyRun) evaluate(kind string, rec map[string]any) []policy.Finding {
-	return pr.evaluateAt(kind, rec, "")
-}
-
-// evaluateAt is evaluate for a record at a place ("file:line: ") of the
-// input, which errors name.
-func (pr *policyRun) evaluateAt(kind string, rec map[string]any, where string) []policy.Finding {
-	pr.addToPopulation(kind, rec)
-	fs := pr.check(kind, rec, func() string {
-		name := policy.Subject(kind, rec)
-		if name == "" {
-			name = kind + " record"
-		}
-		return where + name
-	})
-	pr.count(fs)
-	return fs
-}
-
-// check evaluates a record, named in errors by name(), and keeps the rule
-// evaluations that a limit stopped: the batch goes on, the rule counts as
-// not broken, and the error is reported and fails the command. Other errors
-// (a field the record lacks) are the rule's business, as in Evaluate.
-func (pr *policyRun) check(kind string, rec map[string]any, name func() string) []policy.Finding {
-	fs, errs := pr.set.Check(kind, rec)
-	for _, err := range errs {
-		if !errors.Is(err, policy.ErrLimit) {
-			continue
-		}
-		pr.limited++
-		if pr.limited > maxReported {
-			continue
-		}
-		msg := fmt.Sprintf("%s: %v", name(), err)
-		if pr.warn != nil {
-			pr.warn(msg)
-		} else {
-			pr.limitNotes = append(pr.limitNotes, msg)
-		}
-	}
-	return fs
-}
-
-func (pr *policyRun) count(fs []policy.Finding) {
-	for _, f := range fs {
-		if f.Severity >= 0 && int(f.Severity) < len(pr.counts) {
-			pr.counts[f.Severity]++
-		}
-	}
-}
-
-// addToPopulation counts a record in the population of its kind, when
-// population rules are loaded.
-func (pr *policyRun) addToPopulation(kind string, rec map[string]any) {
-	if pr.pops == nil || kind == policy.KindPopulation {
-		return
-	}
-	pr.addTally(kind, policy.TallyOf(kind, rec))
-}
-
-func (pr *policyRun) addTally(kind string, t policy.Tally) {
-	p := pr.pops[kind]
-	if p == nil {
-		p = policy.NewPopulation("")
-		pr.pops[kind] = p
-	}
-	p.AddTally(t)
-}
-
-// popResult is a population summary and its findings.
-type popResult struct {
-	name     string
-	rec      map[string]any
-	findings []policy.Finding
-}
-
-// populations evaluates the summaries of the records seen, one per kind of
-// record, named after name; nothing when no population rule is loaded.
-func (pr *policyRun) populations(name string) []popResult {
-	var out []popResult
-	for _, kind := range policy.Kinds {
-		p := pr.pops[kind]
-		if p == nil || p.Total() == 0 {
-			continue
-		}
-		n := name
-		if len(pr.pops) > 1 {
-			n = fmt.Sprintf("%s (%s records)", name, kind)
-		}
-		rec := p.Record()
-		rec["population"] = n
-		fs := pr.check(policy.KindPopulation, rec, func() string { return "population " + n })
-		pr.count(fs)
-		out = append(out, popResult{n, rec, fs})
-	}
-	return out
-}
-
-// failed returns the number of findings at or above --fail-on.
-func (pr *policyRun) failed() int {
-	if pr.failOn == policy.SeverityNone {
-		return 0
-	}
-	n := 0
-	for s := pr.failOn; s <= policy.SeverityCritical; s++ {
-		n += pr.counts[s]
-	}
-	return n
+	return &policyRun{policyrun.New(set, failOn)}
 }
 
 // summary describes the findings by severity: "3 findings (1 high, 2 medium)".
@@ -429,7 +302,7 @@ func (pr *policyRun) summary() string {
 	total := 0
 	var parts []string
 	for s := policy.SeverityCritical; s >= policy.SeverityInfo; s-- {
-		if n := pr.counts[s]; n > 0 {
+		if n := pr.Count(s); n > 0 {
 			total += n
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
@@ -450,24 +323,30 @@ func plural(n int) string {
 // exit reports the evaluations stopped by a limit and a --fail-on failure on
 // stderr and returns their exit error, or nil.
 func (pr *policyRun) exit(e *env, cmd string) error {
-	for _, msg := range pr.limitNotes {
+	for _, msg := range pr.TakeNotes() {
 		e.errorf("%s: %s", cmd, msg)
 	}
-	pr.limitNotes = nil
-	if pr.limited > 0 {
-		if n := pr.limited - maxReported; n > 0 {
+	limited := pr.Limited()
+	if limited > 0 {
+		if n := limited - policyrun.MaxReported; n > 0 {
 			e.errorf("%s: %d more rule evaluation%s stopped by a limit not shown", cmd, n, plural(n))
 		}
-		e.errorf("%s: %d rule evaluation%s stopped by a limit (docs/policy.md, Limits): such a rule counts as not broken by its record", cmd, pr.limited, plural(pr.limited))
+		e.errorf("%s: %d rule evaluation%s stopped by a limit (docs/policy.md, Limits): such a rule counts as not broken by its record", cmd, limited, plural(limited))
 	}
-	if n := pr.failed(); n > 0 {
-		e.errorf("%s: %d finding%s at or above %s (--fail-on %s): %s", cmd, n, plural(n), pr.failOn, pr.failOn, pr.summary())
+	if n := pr.Failed(); n > 0 {
+		failOn := pr.FailOn()
+		e.errorf("%s: %d finding%s at or above %s (--fail-on %s): %s", cmd, n, plural(n), failOn, failOn, pr.summary())
 		return &exitError{exitInvalid}
 	}
-	if pr.limited > 0 {
+	if limited > 0 {
 		return &exitError{exitInvalid}
 	}
 	return nil
+}
+
+// writeSARIF writes the SARIF log of the findings located in the run.
+func (pr *policyRun) writeSARIF(w io.Writer) error {
+	return policy.WriteSARIF(w, sarifTool(), pr.Set().Rules(), pr.Located())
 }
 
 // sarifTool describes sovmap for SARIF logs.
@@ -475,434 +354,28 @@ func sarifTool() policy.Tool {
 	return policy.Tool{Name: "sovmap", Version: Version, InformationURI: "https://github.com/sovmap/sovmap"}
 }
 
-// Placeholders for the varying fields of ip records in cached findings.
-const (
-	ipPlaceholder     = "\ue000ip\ue000"
-	prefixPlaceholder = "\ue000prefix\ue000"
-)
-
-// ipPolicy evaluates the records of "sovmap ip". The findings of a record
-// depend on its route (the JSON after ip and prefix) and, in messages only, on
-// its ip and prefix, so they are evaluated once per route with placeholders
-// and the address is substituted: --policy keeps "ip --json" fast.
+// ipPolicy is --policy of "sovmap ip": policyrun's evaluator of the
+// engine's records, and the end of the output (population findings and the
+// SARIF log).
 type ipPolicy struct {
-	eng       *attribution.Engine
-	run       *policyRun
-	cacheable bool
-	cache     map[routeKey]*ipVerdict
-	dense     []*ipVerdict     // by the engine's dense route key
-	located   []policy.Located // findings kept for SARIF
-	sarif     bool
-	seed      maphash.Seed
-	// clean remembers the expression keys of records that break no rule;
-	// exprFields are the fields of the key, nil when keys cannot be used.
-	clean      map[exprKey]bool
-	exprFields []string
+	ip  *policyrun.IP
+	run *policyRun
 }
-
-// exprKey identifies the fields of an ip record that the rules' expressions
-// read. Which rules a record breaks depends only on them, so records equal
-// in them break the same rules. The attribution engine shares immutable
-// parts between the records of a route and between routes with the same
-// verdict, so pointers stand for their content: different pointers to equal
-// content only cost a second evaluation.
-type exprKey struct {
-	asn          uint32
-	asName       string
-	provider     *attribution.Ref
-	operator     *attribution.Ref
-	parent       *attribution.Ref
-	control      *attribution.Control
-	registration *attribution.Registration
-	location     *attribution.Location
-	evidence     *attribution.Evidence
-	nEvidence    int
-	confidence   string
-	hasPrefix    bool
-}
-
-// exprKey returns the key of a record, and false when the rules read a
-// field the key does not cover.
-func (ip *ipPolicy) exprKey(r *attribution.Record, hasPrefix bool) (exprKey, bool) {
-	if ip.exprFields == nil {
-		return exprKey{}, false
-	}
-	k := exprKey{hasPrefix: hasPrefix}
-	for _, f := range ip.exprFields {
-		switch f {
-		case "asn":
-			k.asn = r.ASN
-		case "as_name":
-			k.asName = r.ASName
-		case "provider":
-			k.provider = r.Provider
-		case "operator":
-			k.operator = r.Operator
-		case "parent":
-			k.parent = r.Parent
-		case "control":
-			k.control = r.Control
-		case "registration":
-			k.registration = r.Registration
-		case "location":
-			k.location = r.Location
-		case "evidence":
-			if len(r.Evidence) > 0 {
-				k.evidence = &r.Evidence[0]
-			}
-			k.nEvidence = len(r.Evidence)
-		case "confidence":
-			k.confidence = r.Confidence
-		}
-	}
-	return k, true
-}
-
-// routeKey identifies the route part of a record.
-type routeKey struct {
-	hash      uint64
-	n         uint32
-	hasPrefix bool
-}
-
-// ipVerdict is the evaluation of one route.
-type ipVerdict struct {
-	findings     []policy.Finding // messages may hold placeholders
-	suffix       []byte           // `,"findings":[…]` to insert before the record's final '}'
-	placeholders bool             // suffix or messages hold placeholders
-	segs         [][]byte         // the suffix split at the placeholders
-	holes        []byte           // what goes between segs: 'i' for the ip, 'p' for the prefix
-	tally        policy.Tally     // for the population
-}
-
-// splitPlaceholders splits a suffix at its placeholders, so that the
-// address can be put in without scanning the suffix for every record.
-func splitPlaceholders(b []byte) (segs [][]byte, holes []byte) {
-	for {
-		i, j := bytes.Index(b, []byte(ipPlaceholder)), bytes.Index(b, []byte(prefixPlaceholder))
-		switch {
-		case i < 0 && j < 0:
-			return append(segs, b), holes
-		case j < 0 || (i >= 0 && i < j):
-			segs, holes, b = append(segs, b[:i]), append(holes, 'i'), b[i+len(ipPlaceholder):]
-		default:
-			segs, holes, b = append(segs, b[:j]), append(holes, 'p'), b[j+len(prefixPlaceholder):]
-		}
-	}
-}
-
-// maxIPCache bounds the verdict cache; the routes of a snapshot are far fewer.
-const maxIPCache = 1 << 20
 
 func newIPPolicy(eng *attribution.Engine, run *policyRun, sarif bool) *ipPolicy {
-	ip := &ipPolicy{
-		eng:       eng,
-		run:       run,
-		cacheable: run.set.Cacheable(policy.KindIP, "ip", "prefix"),
-		cache:     map[routeKey]*ipVerdict{},
-		clean:     map[exprKey]bool{},
-		sarif:     sarif,
-		seed:      maphash.MakeSeed(),
-	}
-	fields, whole := run.set.ExprReads(policy.KindIP)
-	known := []string{"asn", "as_name", "provider", "operator", "parent", "control", "registration", "location", "evidence", "confidence"}
-	if !whole {
-		ip.exprFields = []string{}
-		for _, f := range fields {
-			if !slices.Contains(known, f) {
-				ip.exprFields = nil // a field the key does not cover: no shortcut
-				break
-			}
-			ip.exprFields = append(ip.exprFields, f)
-		}
-	}
-	return ip
+	return &ipPolicy{policyrun.NewIP(eng, run.Run, sarif), run}
 }
 
-// tailStart returns where the route part of an ip record's JSON starts: after
-// the ip and the prefix.
-func tailStart(b []byte) (start int, hasPrefix bool) {
-	i := len(`{"ip":"`)
-	j := bytes.IndexByte(b[i:], '"')
-	if j < 0 {
-		return len(b), false
-	}
-	i += j + 1
-	const pfx = `,"prefix":"`
-	if bytes.HasPrefix(b[i:], []byte(pfx)) {
-		k := bytes.IndexByte(b[i+len(pfx):], '"')
-		if k >= 0 {
-			return i + len(pfx) + k + 1, true
-		}
-	}
-	return i, false
-}
-
-// verdict evaluates the record of an address, whose JSON (as
-// Engine.AppendJSON gives it) is b.
-func (ip *ipPolicy) verdict(b []byte, a netip.Addr, rkey int) *ipVerdict {
-	if !ip.cacheable {
-		addr, prefix := recordAddr(b)
-		return ip.evaluate(a, string(addr), string(prefix))
-	}
-	// The engine's route key identifies the record's JSON after the prefix:
-	// a slice index, the cheapest cache there is.
-	if rkey >= 0 && rkey < ip.eng.Keys() {
-		if ip.dense == nil {
-			ip.dense = make([]*ipVerdict, ip.eng.Keys())
-		}
-		if v := ip.dense[rkey]; v != nil {
-			return v
-		}
-		v := ip.verdictSlow(b, a)
-		ip.dense[rkey] = v
-		return v
-	}
-	return ip.verdictSlow(b, a)
-}
-
-// verdictSlow evaluates a record, cached by a hash of its route JSON.
-func (ip *ipPolicy) verdictSlow(b []byte, a netip.Addr) *ipVerdict {
-	start, hasPrefix := tailStart(b)
-	tail := b[start:]
-	// The key is a 64-bit hash and the length of the route's JSON: small
-	// keys keep the cache in the processor's caches. Two routes collide
-	// with a probability of about 2^-64 per pair: below 10^-7 for the
-	// million routes the cache holds at most.
-	key := routeKey{maphash.Bytes(ip.seed, tail), uint32(len(tail)), hasPrefix}
-	if v, ok := ip.cache[key]; ok {
-		return v
-	}
-	var v *ipVerdict
-	r := ip.eng.Attribute(a)
-	ek, keyed := ip.exprKey(&r, hasPrefix)
-	if keyed && ip.clean[ek] {
-		v = &ipVerdict{}
-		if ip.run.pops != nil {
-			v.tally = policy.TallyOf(policy.KindIP, ipRecordMap(&r, ipPlaceholder, prefixPlaceholder))
-		}
-	} else {
-		v = ip.evaluateRecord(&r, ipPlaceholder, prefixPlaceholder, a)
-		if keyed && len(v.findings) == 0 && len(ip.clean) < maxIPCache {
-			ip.clean[ek] = true
-		}
-	}
-	v.placeholders = bytes.Contains(v.suffix, []byte("\ue000"))
-	if v.placeholders {
-		v.segs, v.holes = splitPlaceholders(v.suffix)
-	}
-	if len(ip.cache) < maxIPCache {
-		ip.cache[key] = v
-	}
-	return v
-}
-
-// evaluate computes the verdict of an address, with addr and prefix as the
-// record's ip and prefix (placeholders when the verdict is cached).
-func (ip *ipPolicy) evaluate(a netip.Addr, addr, prefix string) *ipVerdict {
-	r := ip.eng.Attribute(a)
-	return ip.evaluateRecord(&r, addr, prefix, a)
-}
-
-func (ip *ipPolicy) evaluateRecord(r *attribution.Record, addr, prefix string, a netip.Addr) *ipVerdict {
-	rec := ipRecordMap(r, addr, prefix)
-	v := &ipVerdict{findings: ip.run.check(policy.KindIP, rec, a.String)}
-	if ip.run.pops != nil {
-		v.tally = policy.TallyOf(policy.KindIP, rec)
-	}
-	if len(v.findings) > 0 {
-		v.suffix = appendFindings([]byte(`,"findings":`), v.findings)
-	}
-	return v
-}
-
-// ipRecordMap returns the map form of an attribution record, as
-// policy.RecordJSON of its JSON gives it, without the round trip through
-// JSON: ip and prefix are given as strings. TestIPRecordMap keeps the two
-// equal.
-func ipRecordMap(r *attribution.Record, addr, prefix string) map[string]any {
-	m := make(map[string]any, 12)
-	m["ip"] = addr
-	if r.Prefix.IsValid() {
-		m["prefix"] = prefix
-	}
-	if r.ASN != 0 {
-		m["asn"] = int64(r.ASN)
-	}
-	if r.ASName != "" {
-		m["as_name"] = r.ASName
-	}
-	ref := func(key string, x *attribution.Ref) {
-		if x == nil {
-			return
-		}
-		o := map[string]any{"id": x.ID, "name": x.Name}
-		if x.Kind != "" {
-			o["kind"] = x.Kind
-		}
-		if x.Country != "" {
-			o["country"] = x.Country
-		}
-		m[key] = o
-	}
-	ref("provider", r.Provider)
-	ref("operator", r.Operator)
-	ref("parent", r.Parent)
-	if c := r.Control; c != nil {
-		m["control"] = map[string]any{"country": c.Country, "basis": c.Basis}
-	}
-	if g := r.Registration; g != nil {
-		m["registration"] = map[string]any{"country": g.Country, "source": g.Source}
-	}
-	if l := r.Location; l != nil {
-		o := map[string]any{"country": l.Country, "source": l.Source}
-		if l.Region != "" {
-			o["region"] = l.Region
-		}
-		if l.City != "" {
-			o["city"] = l.City
-		}
-		m["location"] = o
-	}
-	if len(r.Evidence) > 0 {
-		ev := make([]any, len(r.Evidence))
-		for i, e := range r.Evidence {
-			o := map[string]any{"method": e.Method, "detail": e.Detail, "source": e.Source}
-			if e.Provider != "" {
-				o["provider"] = e.Provider
-			}
-			ev[i] = o
-		}
-		m["evidence"] = ev
-	}
-	m["confidence"] = r.Confidence
-	return m
-}
-
-// appendFindings appends findings as a JSON array, as encoding/json would
-// encode them (TestAppendFindings keeps the two equal).
-func appendFindings(b []byte, fs []policy.Finding) []byte {
-	b = append(b, '[')
-	for i, f := range fs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"rule":`...)
-		b = attribution.AppendJSONString(b, f.Rule)
-		b = append(b, `,"title":`...)
-		b = attribution.AppendJSONString(b, f.Title)
-		b = append(b, `,"severity":`...)
-		b = attribution.AppendJSONString(b, f.Severity.String())
-		b = append(b, `,"message":`...)
-		b = attribution.AppendJSONString(b, f.Message)
-		b = append(b, `,"policy":`...)
-		b = attribution.AppendJSONString(b, f.Policy)
-		if len(f.Evidence) > 0 {
-			ev, err := json.Marshal(f.Evidence)
-			if err == nil {
-				b = append(b, `,"evidence":`...)
-				b = append(b, ev...)
-			}
-		}
-		b = append(b, `,"source":{"title":`...)
-		b = attribution.AppendJSONString(b, f.Source.Title)
-		b = append(b, `,"url":`...)
-		b = attribution.AppendJSONString(b, f.Source.URL)
-		b = append(b, `,"date":`...)
-		b = attribution.AppendJSONString(b, f.Source.Date)
-		b = append(b, "}}"...)
-	}
-	return append(b, ']')
-}
-
-// use counts a verdict for an address and returns its findings with the
-// address in place of the placeholders.
-func (ip *ipPolicy) use(v *ipVerdict, addr, prefix string, needFindings bool) []policy.Finding {
-	if len(v.findings) > 0 {
-		ip.run.count(v.findings)
-	}
-	if ip.run.pops != nil {
-		ip.run.addTally(policy.KindIP, v.tally)
-	}
-	if !needFindings && !ip.sarif {
-		return nil
-	}
-	fs := v.findings
-	if v.placeholders {
-		fs = slices.Clone(fs)
-		for i := range fs {
-			fs[i].Message = substitute(fs[i].Message, addr, prefix)
-		}
-	}
-	if ip.sarif {
-		for _, f := range fs {
-			ip.located = append(ip.located, policy.Located{Finding: f, Kind: policy.KindIP, Subject: addr})
-		}
-	}
-	return fs
-}
-
-func substitute(s, addr, prefix string) string {
-	if !strings.Contains(s, "\ue000") {
-		return s
-	}
-	s = strings.ReplaceAll(s, ipPlaceholder, addr)
-	return strings.ReplaceAll(s, prefixPlaceholder, prefix)
-}
-
-// appendJSON appends the findings of a record to its JSON (b, as
-// Engine.AppendJSON gives it, without the newline).
+// appendJSON appends the findings of an address's record to its JSON (b,
+// as Engine.AppendJSONKey gives it with the key rkey, without the newline).
 func (ip *ipPolicy) appendJSON(b []byte, a netip.Addr, rkey int) []byte {
-	v := ip.verdict(b, a, rkey)
-	ip.use(v, "", "", false)
-	if len(v.suffix) == 0 {
-		return b
-	}
-	if !v.placeholders {
-		b = append(b[:len(b)-1], v.suffix...)
-		return append(b, '}')
-	}
-	addr, prefix := recordAddr(b)
-	// addr and prefix point into b before the record's end: appending past
-	// that end never overwrites them.
-	b = b[:len(b)-1]
-	for i, seg := range v.segs {
-		b = append(b, seg...)
-		if i < len(v.holes) {
-			if v.holes[i] == 'i' {
-				b = append(b, addr...)
-			} else {
-				b = append(b, prefix...)
-			}
-		}
-	}
-	return append(b, '}')
+	return ip.ip.AppendJSON(b, a, rkey)
 }
 
-// recordAddr returns the ip and prefix strings of a record's JSON.
-func recordAddr(b []byte) (addr, prefix []byte) {
-	i := len(`{"ip":"`)
-	j := bytes.IndexByte(b[i:], '"')
-	if j < 0 {
-		return nil, nil
-	}
-	addr = b[i : i+j]
-	rest := b[i+j+1:]
-	const pfx = `,"prefix":"`
-	if bytes.HasPrefix(rest, []byte(pfx)) {
-		if k := bytes.IndexByte(rest[len(pfx):], '"'); k >= 0 {
-			prefix = rest[len(pfx) : len(pfx)+k]
-		}
-	}
-	return addr, prefix
-}
-
-// findings returns the findings of an address for the text and SARIF outputs.
-func (ip *ipPolicy) findings(eng *attribution.Engine, a netip.Addr, buf []byte) ([]policy.Finding, []byte) {
-	buf, rkey := eng.AppendJSONKey(buf[:0], a)
-	v := ip.verdict(buf, a, rkey)
-	addr, prefix := recordAddr(buf)
-	return ip.use(v, string(addr), string(prefix), true), buf
+// findings returns the findings of an address for the text, brief and SARIF
+// outputs; the engine is the one the policy was made with.
+func (ip *ipPolicy) findings(_ *attribution.Engine, a netip.Addr, buf []byte) ([]policy.Finding, []byte) {
+	return ip.ip.Findings(a, buf)
 }
 
 // writeFindingRows writes findings in the text block of a record.
@@ -929,33 +402,31 @@ func ruleList(fs []policy.Finding) string {
 	return strings.Join(ids, ",")
 }
 
-// finishIP writes the population findings and the SARIF log of "sovmap ip".
+// finish writes the population findings and the SARIF log of "sovmap ip".
 func (ip *ipPolicy) finish(p *ipPrinter) error {
-	for _, pop := range ip.run.populations("the addresses given") {
-		if len(pop.findings) == 0 {
+	for _, pop := range ip.run.Populations("the addresses given") {
+		if len(pop.Findings) == 0 {
 			continue
 		}
 		switch p.mode {
 		case outJSON:
-			line, err := json.Marshal(map[string]any{"population": pop.rec, "findings": pop.findings})
+			line, err := json.Marshal(map[string]any{"population": pop.Record, "findings": pop.Findings})
 			if err != nil {
 				return err
 			}
 			p.w.Write(append(line, '\n'))
 		case outSARIF:
+			ip.run.Locate(policy.KindPopulation, pop.Name, "", 0, pop.Findings)
 		case outBrief:
-			fmt.Fprintf(p.w, "population\t%s\n", ruleList(pop.findings))
+			fmt.Fprintf(p.w, "population\t%s\n", ruleList(pop.Findings))
 		default:
 			p.sep()
-			fmt.Fprintf(p.w, "population of %v addresses\n", pop.rec["total"])
-			writeFindingRows(p.w, pop.findings)
-		}
-		for _, f := range pop.findings {
-			ip.located = append(ip.located, policy.Located{Finding: f, Kind: policy.KindPopulation, Subject: pop.name})
+			fmt.Fprintf(p.w, "population of %v addresses\n", pop.Record["total"])
+			writeFindingRows(p.w, pop.Findings)
 		}
 	}
 	if p.mode == outSARIF {
-		return policy.WriteSARIF(p.w, sarifTool(), ip.run.set.Rules(), ip.located)
+		return ip.run.writeSARIF(p.w)
 	}
 	return nil
 }
@@ -1131,13 +602,101 @@ func loadCatalog(df *dataFlags) (*attribution.Catalog, error) {
 	return catalog.Load(df.catalogs...)
 }
 
-// Limits of "policy check": the invalid records (and rule evaluations
-// stopped by a limit) reported one by one, and the size of a record, on one
-// line or on several, as policytest reads a test file.
-const (
-	maxReported   = 10
-	maxRecordSize = 16 << 20
-)
+// checkFlags are the flags and files of "policy check".
+type checkFlags struct {
+	policies policyFlags
+	format   string
+	kind     string
+	data     dataFlags
+	files    []string
+}
+
+func parseCheckFlags(args []string) (*checkFlags, error) {
+	fs := newFlags("policy check")
+	var o checkFlags
+	o.policies.register(fs)
+	fs.StringVar(&o.format, "format", "text", "")
+	fs.StringVar(&o.kind, "kind", "", "")
+	fs.Var(&o.data.catalogs, "catalog", "")
+	pos, err := parseFlags(fs, args)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(o.policies.names) == 0:
+		return nil, usagef("policy check needs --policy (a pack, all, or a file)")
+	case !slices.Contains([]string{"text", "json", "sarif"}, o.format):
+		return nil, usagef("--format %q: want text, json or sarif", o.format)
+	case o.kind != "" && !slices.Contains(policy.Kinds, o.kind):
+		return nil, usagef("--kind %q: want one of %s", o.kind, strings.Join(policy.Kinds, ", "))
+	}
+	o.files = pos
+	if len(o.files) == 0 {
+		o.files = []string{"-"}
+	}
+	return &o, nil
+}
+
+func runPolicyCheck(e *env, args []string) error {
+	o, err := parseCheckFlags(args)
+	if err != nil {
+		return err
+	}
+	failOn, err := o.policies.failLevel()
+	if err != nil {
+		return err
+	}
+	cat, err := loadCatalog(&o.data)
+	if err != nil {
+		return err
+	}
+	set, err := compilePolicies(o.policies.names, "", cat)
+	if err != nil {
+		return reportPolicyError(e, "policy check", err)
+	}
+	run := newPolicyRun(set, failOn)
+	run.Warn = func(msg string) { e.errorf("policy check: %s", msg) }
+	w := bufio.NewWriterSize(e.stdout, 64*1024)
+	out := &checkOutput{w: w, enc: json.NewEncoder(w), format: o.format, run: run}
+	c := &policyrun.Checker{Run: run.Run, Kind: o.kind, Emit: out.emit}
+	c.Problem = func(err error) {
+		if c.Invalid <= policyrun.MaxReported {
+			e.errorf("policy check: %v", err)
+		}
+	}
+	for _, name := range o.files {
+		if err := checkFile(e, c, name); err != nil {
+			w.Flush()
+			return err
+		}
+	}
+	if c.Invalid > policyrun.MaxReported {
+		e.errorf("policy check: %d more invalid records not shown", c.Invalid-policyrun.MaxReported)
+	}
+	if err := out.finish(strings.Join(o.files, ", ")); err != nil {
+		return err
+	}
+	e.errorf("%s", checkSummary(c, run))
+	if err := run.exit(e, "policy check"); err != nil {
+		return err
+	}
+	if c.Invalid > 0 {
+		return &exitError{exitInvalid}
+	}
+	return nil
+}
+
+// checkFile checks the records of a file, "-" for standard input.
+func checkFile(e *env, c *policyrun.Checker, name string) error {
+	if name == "-" {
+		return c.Check(e.ctx, e.stdin, "stdin")
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return c.Check(e.ctx, f, name)
+}
 
 // checkOut is a finding of "policy check --format json".
 type checkOut struct {
@@ -1148,163 +707,72 @@ type checkOut struct {
 	policy.Finding
 }
 
-func runPolicyCheck(e *env, args []string) error {
-	fs := newFlags("policy check")
-	var pf policyFlags
-	pf.register(fs)
-	format := fs.String("format", "text", "")
-	kind := fs.String("kind", "", "")
-	var df dataFlags
-	fs.Var(&df.catalogs, "catalog", "")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+// checkOutput writes the findings of "policy check" in its format.
+type checkOutput struct {
+	w      *bufio.Writer
+	enc    *json.Encoder // on w
+	format string
+	run    *policyRun
+}
+
+// emit writes the findings of a record at file:line (line 0: not from a
+// file's line).
+func (o *checkOutput) emit(file string, line int, c policyrun.Checked) error {
+	if len(c.Findings) == 0 {
+		return nil
 	}
-	if len(pf.names) == 0 {
-		return usagef("policy check needs --policy (a pack, all, or a file)")
-	}
-	if !slices.Contains([]string{"text", "json", "sarif"}, *format) {
-		return usagef("--format %q: want text, json or sarif", *format)
-	}
-	if *kind != "" && !slices.Contains(policy.Kinds, *kind) {
-		return usagef("--kind %q: want one of %s", *kind, strings.Join(policy.Kinds, ", "))
-	}
-	if len(pos) == 0 {
-		pos = []string{"-"}
-	}
-	failOn, err := pf.failLevel()
-	if err != nil {
-		return err
-	}
-	cat, err := loadCatalog(&df)
-	if err != nil {
-		return err
-	}
-	set, err := compilePolicies(pf.names, "", cat)
-	if err != nil {
-		return reportPolicyError(e, "policy check", err)
-	}
-	run := newPolicyRun(set, failOn)
-	run.warn = func(msg string) { e.errorf("policy check: %s", msg) }
-	w := bufio.NewWriterSize(e.stdout, 64*1024)
-	var located []policy.Located
-	enc := json.NewEncoder(w)
-	emit := func(file string, line int, kind string, rec map[string]any, fs []policy.Finding) {
-		subject := policy.Subject(kind, rec)
-		for _, f := range fs {
-			switch *format {
-			case "json":
-				enc.Encode(checkOut{File: file, Line: line, Kind: kind, Subject: subject, Finding: f})
-			case "sarif":
-				located = append(located, policy.Located{Finding: f, Kind: kind, Subject: subject, File: file, Line: line})
-			default:
-				where := file
-				if line > 0 {
-					where = fmt.Sprintf("%s:%d", file, line)
-				}
-				fmt.Fprintf(w, "%s: %s %s %s: %s\n", where, strings.ToUpper(f.Severity.String()), f.Rule, subject, f.Message)
+	subject := c.Subject()
+	switch o.format {
+	case "json":
+		for _, f := range c.Findings {
+			if err := o.enc.Encode(checkOut{File: file, Line: line, Kind: c.Kind, Subject: subject, Finding: f}); err != nil {
+				return fmt.Errorf("write: %w", err)
 			}
 		}
-	}
-	var records, invalid, skipped int
-	for _, name := range pos {
-		var r io.Reader = e.stdin
-		label := "stdin"
-		if name != "-" {
-			f, err := os.Open(name)
-			if err != nil {
-				w.Flush()
-				return fmt.Errorf("%w", err)
-			}
-			defer f.Close()
-			r, label = f, name
+	case "sarif":
+		o.run.Locate(c.Kind, subject, file, line, c.Findings)
+	default:
+		where := file
+		if line > 0 {
+			where = fmt.Sprintf("%s:%d", file, line)
 		}
-		dr := newDocReader(r, maxRecordSize)
-		process := func(b []byte, at int) {
-			rec, perr := policy.RecordJSON(b)
-			if perr != nil {
-				invalid++
-				if invalid <= maxReported {
-					e.errorf("policy check: %s:%d: not a JSON object: %v", label, at, strings.TrimPrefix(perr.Error(), "policy: record: "))
-				}
-				return
-			}
-			k := *kind
-			if k == "" {
-				k = policy.DetectKind(rec)
-			}
-			where := fmt.Sprintf("%s:%d: ", label, at)
-			switch k {
-			case "":
-				skipped++
-			case "domain":
-				records++
-				for _, l := range policy.Layers(rec) {
-					emit(label, at, policy.KindScanLayer, l, run.evaluateAt(policy.KindScanLayer, l, where))
-				}
-			case "flows":
-				records++
-				for _, row := range policy.FlowRows(rec) {
-					emit(label, at, policy.KindFlowGroup, row, run.evaluateAt(policy.KindFlowGroup, row, where))
-				}
-			default:
-				records++
-				emit(label, at, k, rec, run.evaluateAt(k, rec, where))
-			}
-		}
-		for {
-			if err := e.ctx.Err(); err != nil {
-				w.Flush()
-				return err
-			}
-			b, at, err := dr.next()
-			var long *longError
-			switch {
-			case err == nil:
-				process(b, at)
-				continue
-			case errors.As(err, &long):
-				invalid++
-				if invalid <= maxReported {
-					e.errorf("policy check: %s:%d: %v", label, at, err)
-				}
-				continue
-			case !errors.Is(err, io.EOF):
-				w.Flush()
-				return fmt.Errorf("read %s: %w", label, err)
-			}
-			break
+		for _, f := range c.Findings {
+			fmt.Fprintf(o.w, "%s: %s %s %s: %s\n", where, strings.ToUpper(f.Severity.String()), f.Rule, subject, f.Message)
 		}
 	}
-	if invalid > maxReported {
-		e.errorf("policy check: %d more invalid records not shown", invalid-maxReported)
-	}
-	for _, pop := range run.populations(strings.Join(pos, ", ")) {
-		emit(strings.Join(pos, ", "), 0, policy.KindPopulation, pop.rec, pop.findings)
-	}
-	if *format == "sarif" {
-		if err := policy.WriteSARIF(w, sarifTool(), set.Rules(), located); err != nil {
+	return nil
+}
+
+// finish writes the findings of the populations of the files, named name,
+// and the SARIF log, and flushes the output.
+func (o *checkOutput) finish(name string) error {
+	for _, pop := range o.run.Populations(name) {
+		if err := o.emit(name, 0, policyrun.Checked{Kind: policy.KindPopulation, Record: pop.Record, Findings: pop.Findings}); err != nil {
 			return err
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if o.format == "sarif" {
+		if err := o.run.writeSARIF(o.w); err != nil {
+			return err
+		}
+	}
+	if err := o.w.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	msg := fmt.Sprintf("policy check: %d record%s, %s", records, plural(records), run.summary())
-	if skipped > 0 {
-		msg += fmt.Sprintf("; %d record%s of unknown kind or errors skipped", skipped, plural(skipped))
-	}
-	if invalid > 0 {
-		msg += fmt.Sprintf("; %d invalid line%s", invalid, plural(invalid))
-	}
-	e.errorf("%s", msg)
-	if err := run.exit(e, "policy check"); err != nil {
-		return err
-	}
-	if invalid > 0 {
-		return &exitError{exitInvalid}
-	}
 	return nil
+}
+
+// checkSummary is the last line of "policy check": the records, their
+// findings, and the records skipped or invalid.
+func checkSummary(c *policyrun.Checker, run *policyRun) string {
+	msg := fmt.Sprintf("policy check: %d record%s, %s", c.Records, plural(c.Records), run.summary())
+	if c.Skipped > 0 {
+		msg += fmt.Sprintf("; %d record%s of unknown kind or errors skipped", c.Skipped, plural(c.Skipped))
+	}
+	if c.Invalid > 0 {
+		msg += fmt.Sprintf("; %d invalid line%s", c.Invalid, plural(c.Invalid))
+	}
+	return msg
 }
 
 // ipFormat applies --format to the output mode of "sovmap ip"; explicit is

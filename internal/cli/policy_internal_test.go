@@ -4,19 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/netip"
-	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sovmap/sovmap/internal/policy"
+	"github.com/sovmap/sovmap/internal/policy/policyrun"
 )
 
 // randomAddrs returns addresses spread over the IPv4 space, with some IPv6.
@@ -37,58 +36,6 @@ func randomAddrs(n int) []netip.Addr {
 		out[i] = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 	}
 	return out
-}
-
-// TestIPPolicyCache checks that the per-route cache with placeholders gives
-// byte for byte what evaluating every record gives, and the same counts.
-func TestIPPolicyCache(t *testing.T) {
-	var df dataFlags
-	eng, _, err := df.engine()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := compilePolicies([]string{"all"}, "", eng.Catalog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cached := newIPPolicy(eng, newPolicyRun(set, 0), false)
-	if !cached.cacheable {
-		t.Fatal("the built-in packs should be cacheable for ip records")
-	}
-	fresh := newIPPolicy(eng, newPolicyRun(set, 0), false)
-	fresh.cacheable = false
-	hashed := newIPPolicy(eng, newPolicyRun(set, 0), false)
-	addrs := append(randomAddrs(20000), netip.MustParseAddr("47.88.1.1"), netip.MustParseAddr("66.102.241.1"), netip.MustParseAddr("2a00:1450:4001::1"))
-	findings := 0
-	for _, a := range addrs {
-		b, key := eng.AppendJSONKey(nil, a)
-		x := cached.appendJSON(bytes.Clone(b), a, key)
-		y := fresh.appendJSON(bytes.Clone(b), a, key)
-		z := hashed.appendJSON(bytes.Clone(b), a, -1) // the hashed cache
-		if !bytes.Equal(x, z) {
-			t.Fatalf("%s: by key\n%s\nby hash\n%s", a, x, z)
-		}
-		if !bytes.Equal(x, y) {
-			t.Fatalf("%s: cached\n%s\nfresh\n%s", a, x, y)
-		}
-		if bytes.Contains(x, []byte("\ue000")) {
-			t.Fatalf("%s: placeholder left in %s", a, x)
-		}
-		if len(x) > len(b) {
-			findings++
-		}
-		fsC, _ := cached.findings(eng, a, nil)
-		fsF, _ := fresh.findings(eng, a, nil)
-		if len(fsC) != len(fsF) || (len(fsC) > 0 && fsC[0].Message != fsF[0].Message) {
-			t.Fatalf("%s: findings differ: %v / %v", a, fsC, fsF)
-		}
-	}
-	if cached.run.counts != fresh.run.counts {
-		t.Errorf("counts differ: %v / %v", cached.run.counts, fresh.run.counts)
-	}
-	if findings < 1000 || len(cached.cache) > len(addrs)/2 {
-		t.Errorf("%d records with findings, %d cache entries for %d addresses", findings, len(cached.cache), len(addrs))
-	}
 }
 
 // BenchmarkIPJSON compares "sovmap ip --json" record encoding without a
@@ -260,104 +207,8 @@ func BenchmarkIPStreamPolicyOverhead(b *testing.B) {
 	}
 }
 
-// TestIPRecordMap checks that the map built from an attribution record is
-// the one its JSON gives.
-func TestIPRecordMap(t *testing.T) {
-	var df dataFlags
-	eng, _, err := df.engine()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range append(randomAddrs(5000), netip.MustParseAddr("47.88.1.1"), netip.MustParseAddr("2a00:1450:4001::1")) {
-		b := eng.AppendJSON(nil, a)
-		want, err := policy.RecordJSON(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := eng.Attribute(a)
-		addr, prefix := recordAddr(b)
-		if got := ipRecordMap(&r, string(addr), string(prefix)); !reflect.DeepEqual(got, want) {
-			t.Fatalf("%s: ipRecordMap = %v\nwant %v (update ipRecordMap when the record gains a field)", a, got, want)
-		}
-	}
-}
-
-func TestAppendFindings(t *testing.T) {
-	fs := []policy.Finding{
-		{Rule: "a/b", Title: "T <&>", Severity: policy.SeverityHigh, Message: "m \"q\" \u2028 é", Policy: "a",
-			Evidence: map[string]any{"z": 1, "a": "x", "n": nil, "f": 0.5}, Source: policy.Source{Title: "S", URL: "https://x/?a=1&b=2", Date: "2024-01-01"}},
-		{Rule: "c", Severity: policy.SeverityInfo},
-	}
-	want, err := json.Marshal(fs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := appendFindings(nil, fs); string(got) != string(want) {
-		t.Errorf("appendFindings =\n%s\nwant\n%s", got, want)
-	}
-}
-
 // streamN is the number of addresses of BenchmarkIPStreamPolicyOverhead.
 const streamN = 1000000
-
-// TestDocReader checks the reader of "policy check": documents on one line
-// or several, blank lines and comments skipped, and lines and documents over
-// the limit (here 40 bytes) reported with their line and skipped, the
-// reading going on after them.
-func TestDocReader(t *testing.T) {
-	t.Parallel()
-	long := `{"a":"` + strings.Repeat("x", 40) + `"}`
-	tests := []struct {
-		name, in string
-		want     []string // "LINE DOC", or "LINE !line" / "LINE !record" for an error
-		max      int      // 40 if 0
-	}{
-		{"ndjson", "{\"a\":1}\n\n# note\n{\"b\":2}\r\n[3]\nnope", []string{`1 {"a":1}`, `4 {"b":2}`, `5 [3]`, `6 nope`}, 0},
-		{"spanning lines", "{\n  \"a\": \"}{\",\n  \"b\": [1, {\"c\": \"\\\"]\"}]\n}\n{\"d\":4}\n", []string{"1 {  \"a\": \"}{\",\n  \"b\": [1, {\"c\": \"\\\"]\"}]\n}\n", `5 {"d":4}`}, 100},
-		{"unfinished at the end", "{\"a\":1}\n{\n  \"b\": 2\n", []string{`1 {"a":1}`, "2 {  \"b\": 2\n"}, 0},
-		{"newline in a string ends the document", "{\"a\": \"b\n\"}\n", []string{"1 {\"a\": \"b", `2 "}`}, 0},
-		{"long line", "{\"a\":1}\n" + long + "\n{\"b\":2}\n", []string{`1 {"a":1}`, "2 !line", `3 {"b":2}`}, 0},
-		{"long last line", "{\"a\":1}\n" + long, []string{`1 {"a":1}`, "2 !line"}, 0},
-		{"exactly the limit", strings.Repeat(" ", 29) + "{\"a\":\"bcd\"}\r\n" + strings.Repeat(" ", 30) + "{\"a\":\"bcd\"}\r\n", []string{`1 {"a":"bcd"}`, "2 !line"}, 0},
-		{"long document", "{\n" + strings.Repeat("  \"k\": \"vvvvvvvv\",\n", 4) + "  \"z\": {\"y\": 1}\n}\n{\"b\":2}\n", []string{"1 !record", `8 {"b":2}`}, 0},
-		{"long line in a document", "{\n  \"a\": 1,\n" + long + "\n}\n", []string{"1 {  \"a\": 1,\n", "3 !line", "4 }"}, 0},
-	}
-	for _, test := range tests {
-		t.Run(test.name, func(t *testing.T) {
-			t.Parallel()
-			max := test.max
-			if max == 0 {
-				max = 40
-			}
-			d := newDocReader(strings.NewReader(test.in), max)
-			var got []string
-			for {
-				b, line, err := d.next()
-				var le *longError
-				switch {
-				case errors.As(err, &le) && le.doc:
-					got = append(got, fmt.Sprintf("%d !record", line))
-				case errors.As(err, &le):
-					got = append(got, fmt.Sprintf("%d !line", line))
-				case err == nil:
-					got = append(got, fmt.Sprintf("%d %s", line, b))
-				case err == io.EOF:
-				default:
-					t.Fatal(err)
-				}
-				if err == io.EOF {
-					break
-				}
-			}
-			if !reflect.DeepEqual(got, test.want) {
-				t.Errorf("got %q\nwant %q", got, test.want)
-			}
-		})
-	}
-	if e := (&longError{max: maxRecordSize}).Error(); e != "line longer than 16 MiB, skipped" {
-		t.Errorf("longError = %q", e)
-	}
-}
 
 // TestPolicyRunLimits checks how ip, scan and flows report the rule
 // evaluations stopped by a limit: at the end, the first maxReported with
@@ -393,9 +244,9 @@ func TestPolicyRunLimits(t *testing.T) {
 		hosts[i] = map[string]any{"host": fmt.Sprintf("h%d", i)}
 	}
 	run := newPolicyRun(set, policy.SeverityNone)
-	for i := range maxReported + 2 {
+	for i := range policyrun.MaxReported + 2 {
 		rec := map[string]any{"domain": fmt.Sprintf("d%d.example", i), "layer": "dns", "hosts": hosts}
-		if fs := run.evaluate(policy.KindScanLayer, rec); len(fs) != 1 || fs[0].Rule != "t/layer" {
+		if fs := run.Evaluate(policy.KindScanLayer, rec, ""); len(fs) != 1 || fs[0].Rule != "t/layer" {
 			t.Fatalf("record %d: findings %v, want t/layer", i, fs)
 		}
 	}
@@ -408,7 +259,7 @@ func TestPolicyRunLimits(t *testing.T) {
 	// The cost limit or, on a slow machine (the race detector), the
 	// deadline stops the rule first: either will do.
 	first := regexp.MustCompile(`^sovmap: scan: d0\.example dns: rule t/pairs: expr: evaluation limit exceeded: (cost over 1000000 units \(policy\.MaxCost\)|took over 1s \(policy\.EvalTimeout\))\n`)
-	if !first.MatchString(stderr.String()) || strings.Count(stderr.String(), "evaluation limit exceeded") != maxReported ||
+	if !first.MatchString(stderr.String()) || strings.Count(stderr.String(), "evaluation limit exceeded") != policyrun.MaxReported ||
 		!strings.Contains(stderr.String(), "sovmap: scan: 2 more rule evaluations stopped by a limit not shown\n") ||
 		!strings.HasSuffix(stderr.String(), "sovmap: scan: 12 rule evaluations stopped by a limit (docs/policy.md, Limits): such a rule counts as not broken by its record\n") {
 		t.Errorf("stderr:\n%s", stderr.String())

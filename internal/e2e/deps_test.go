@@ -125,6 +125,13 @@ var layers = map[string]layer{
 		allow:  []string{std, "internal/policy", "go.yaml.in/yaml/v3"},
 		reason: "policytest runs users' rule test files against the pure policy engine",
 	},
+	"internal/policy/policyrun": {
+		allow: []string{std, "internal/attribution", "internal/policy"},
+		deny:  []string{"net", "net/http", "os", "os/exec"},
+		reason: "policyrun evaluates policies over a command's records for cli (counts, populations, limit reports, " +
+			"the per-route cache of ip records, findings spliced into JSON, record streams): it sees policy and " +
+			"attribution's records and engine, and does no I/O of its own, like policy (STYLE §4.1, §5 habit 12)",
+	},
 	"internal/flowlog": {
 		allow:  []string{std},
 		reason: "flowlog is the flow record and line accounting shared by the readers: a leaf",
@@ -403,6 +410,10 @@ func TestLayerAllowed(t *testing.T) {
 		{"internal/policy", "net/http", false},
 		{"internal/policy", "net/netip", true},
 		{"internal/policy", module + "/internal/snapshot", false},
+		{"internal/policy/policyrun", module + "/internal/policy", true},
+		{"internal/policy/policyrun", module + "/internal/attribution", true},
+		{"internal/policy/policyrun", module + "/internal/screen", false},
+		{"internal/policy/policyrun", "os", false},
 	}
 	for _, test := range tests {
 		if got := layers[test.pkg].allowed(test.imp); got != test.want {
