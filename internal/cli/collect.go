@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/flowagg"
 	"github.com/sovmap/sovmap/internal/flowlog"
 	"github.com/sovmap/sovmap/internal/flowlog/collector"
@@ -108,144 +109,187 @@ type collectWindow struct {
 }
 
 func runCollect(e *env, args []string) error {
-	fs := newFlags("collect")
-	var o flowOptions
-	o.register(fs)
-	listen := fs.String("listen", "127.0.0.1:2055", "")
-	interval := fs.Duration("interval", time.Minute, "")
-	queue := fs.Int("queue", collector.DefaultQueueLen, "")
-	workers := fs.Int("workers", 0, "")
-	rate := fs.Uint64("sampling-rate", 0, "")
-	noScale := fs.Bool("no-sampling-scale", false, "")
-	var exporters stringList
-	fs.Var(&exporters, "exporters", "")
-	pos, err := parseFlags(fs, args)
+	a, err := parseCollectArgs(args)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q (collect reads the network, not files; see 'sovmap flows')", pos[0])
-	}
-	opt, local, err := o.parse()
+	eng, _, err := a.data.engine()
 	if err != nil {
 		return err
 	}
-	if *interval < 100*time.Millisecond {
-		return usagef("--interval %v is too short (at least 100ms)", *interval)
-	}
-	if *queue < 1 || *queue > collector.MaxQueueLen {
-		return usagef("--queue %d is out of range (1 to %d)", *queue, collector.MaxQueueLen)
-	}
-	if *workers < 0 || *workers > collector.MaxWorkers {
-		return usagef("--workers %d is out of range (0, automatic, to %d)", *workers, collector.MaxWorkers)
-	}
-	if *rate > math.MaxUint32 {
-		return usagef("--sampling-rate %d is too large (at most %d)", *rate, uint32(math.MaxUint32))
-	}
-	if *rate > 1 && *noScale {
-		return usagef("--sampling-rate and --no-sampling-scale exclude each other")
-	}
-	var allowed []netip.Prefix
-	for _, l := range exporters {
-		p, err := flowagg.ParseLocal(l)
-		if err != nil {
-			return usagef("--exporters: %v", err)
-		}
-		allowed = append(allowed, p...)
-	}
-	if len(exporters) > 0 && len(allowed) == 0 {
-		return usagef("--exporters: no networks given")
-	}
-	n := *workers
-	if n == 0 {
-		n = min(max(runtime.GOMAXPROCS(0)-1, 1), collector.MaxWorkers)
-	}
-	addr, err := net.ResolveUDPAddr("udp", *listen)
-	if err != nil {
-		return usagef("--listen %q: %v", *listen, err)
-	}
-	eng, _, err := o.data.engine()
+	conn, err := net.ListenUDP("udp", a.addr)
 	if err != nil {
 		return err
 	}
-	conn, err := net.ListenUDP("udp", addr)
-	if err != nil {
-		return err
-	}
-	shards := flowagg.NewShards(n, flowagg.NewLocal(local))
-	if o.maxRemotes > 0 {
+	shards := flowagg.NewShards(a.workers, flowagg.NewLocal(a.local))
+	if a.maxRemotes > 0 {
 		// Spoofed sources must not grow a window without bound.
-		shards.Bound(o.maxRemotes, eng)
+		shards.Bound(a.maxRemotes, eng)
 	}
 	c := &collector.Collector{
 		Conn:     conn,
-		Workers:  n,
-		QueueLen: *queue,
+		Workers:  a.workers,
+		QueueLen: a.queue,
 		Sink: func(worker int, _ netip.AddrPort, flows []flowlog.Record) {
 			shards.Add(worker, flows)
 		},
-		SamplingRate:    uint32(*rate),
-		NoSamplingScale: *noScale,
-		Exporters:       allowed,
+		SamplingRate:    uint32(a.rate),
+		NoSamplingScale: a.noScale,
+		Exporters:       a.exporters,
 	}
-	e.errorf("collect: listening on udp %s for NetFlow v5, v9 and IPFIX; a summary every %v", conn.LocalAddr(), *interval)
+	e.errorf("collect: listening on udp %s for NetFlow v5, v9 and IPFIX; a summary every %v", conn.LocalAddr(), a.interval)
 	switch {
-	case *noScale:
+	case a.noScale:
 		e.errorf("collect: bytes and packets are reported as exported, not scaled by sampling rates")
-	case *rate > 1:
-		e.errorf("collect: exporters that announce no sampling rate are taken to sample 1 packet in %d", *rate)
+	case a.rate > 1:
+		e.errorf("collect: exporters that announce no sampling rate are taken to sample 1 packet in %d", a.rate)
 	}
-
 	done := make(chan error, 1)
 	go func() { done <- c.Run(e.ctx) }()
-	w := bufio.NewWriter(e.stdout)
-	start := time.Now()
-	var prev collector.Stats
-	emit := func() error {
-		agg := shards.Take()
-		now := time.Now()
-		st := c.Stats()
-		win := collectWindow{WindowStart: start.UTC(), WindowEnd: now.UTC(), Summary: agg.Summarize(eng, opt), Collector: st.Sub(prev)}
-		start, prev = now, st
-		var err error
-		if o.json {
-			err = writeJSONLine(w, &win)
-		} else {
-			writeWindow(w, &win, len(o.locals) == 0)
-		}
-		if ferr := w.Flush(); err == nil {
-			err = ferr
-		}
-		return err
-	}
-	tick := time.NewTicker(*interval)
+	win := &windows{w: bufio.NewWriter(e.stdout), a: a, c: c, shards: shards, eng: eng, start: time.Now()}
+	tick := time.NewTicker(a.interval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-tick.C:
-			if err := emit(); err != nil {
+			if err := win.emit(); err != nil {
 				// Output is gone (a closed pipe): stop collecting.
 				conn.Close()
 				<-done
 				return fmt.Errorf("write: %w", err)
 			}
 		case runErr := <-done:
-			werr := emit()
-			if runErr != nil {
-				return runErr
-			}
-			if werr != nil {
-				return fmt.Errorf("write: %w", werr)
-			}
-			total := c.Stats()
-			if lost := total.Dropped + total.Errors + total.Misses + total.Rejected + total.Refused; lost > 0 {
-				e.errorf("collect: %d packets dropped, %d rejected, %d refused, %d failed to decode, %d data sets missed their template",
-					total.Dropped, total.Rejected, total.Refused, total.Errors, total.Misses)
-				return &exitError{exitInvalid}
-			}
-			return nil
+			return collectEnd(e, c, runErr, win.emit())
 		}
 	}
+}
+
+// collectArgs are the parsed command line of collect.
+type collectArgs struct {
+	flowOptions
+	listen    string
+	interval  time.Duration
+	queue     int
+	workers   int // the flag's value, or the number chosen for 0
+	rate      uint64
+	noScale   bool
+	exporters []netip.Prefix // nil for any
+
+	opt   flowagg.Options
+	local []netip.Prefix
+	addr  *net.UDPAddr
+}
+
+// parseCollectArgs parses and checks the command line of collect.
+func parseCollectArgs(args []string) (*collectArgs, error) {
+	fs := newFlags("collect")
+	a := &collectArgs{}
+	a.register(fs)
+	fs.StringVar(&a.listen, "listen", "127.0.0.1:2055", "")
+	fs.DurationVar(&a.interval, "interval", time.Minute, "")
+	fs.IntVar(&a.queue, "queue", collector.DefaultQueueLen, "")
+	fs.IntVar(&a.workers, "workers", 0, "")
+	fs.Uint64Var(&a.rate, "sampling-rate", 0, "")
+	fs.BoolVar(&a.noScale, "no-sampling-scale", false, "")
+	var exporters stringList
+	fs.Var(&exporters, "exporters", "")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) > 0 {
+		return nil, usagef("unexpected argument %q (collect reads the network, not files; see 'sovmap flows')", pos[0])
+	}
+	if a.opt, a.local, err = a.parse(); err != nil {
+		return nil, err
+	}
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	for _, l := range exporters {
+		p, err := flowagg.ParseLocal(l)
+		if err != nil {
+			return nil, usagef("--exporters: %v", err)
+		}
+		a.exporters = append(a.exporters, p...)
+	}
+	if len(exporters) > 0 && len(a.exporters) == 0 {
+		return nil, usagef("--exporters: no networks given")
+	}
+	if a.workers == 0 {
+		a.workers = min(max(runtime.GOMAXPROCS(0)-1, 1), collector.MaxWorkers)
+	}
+	if a.addr, err = net.ResolveUDPAddr("udp", a.listen); err != nil {
+		return nil, usagef("--listen %q: %v", a.listen, err)
+	}
+	return a, nil
+}
+
+// check checks the ranges of collect's numeric flags.
+func (a *collectArgs) check() error {
+	switch {
+	case a.interval < 100*time.Millisecond:
+		return usagef("--interval %v is too short (at least 100ms)", a.interval)
+	case a.queue < 1 || a.queue > collector.MaxQueueLen:
+		return usagef("--queue %d is out of range (1 to %d)", a.queue, collector.MaxQueueLen)
+	case a.workers < 0 || a.workers > collector.MaxWorkers:
+		return usagef("--workers %d is out of range (0, automatic, to %d)", a.workers, collector.MaxWorkers)
+	case a.rate > math.MaxUint32:
+		return usagef("--sampling-rate %d is too large (at most %d)", a.rate, uint32(math.MaxUint32))
+	case a.rate > 1 && a.noScale:
+		return usagef("--sampling-rate and --no-sampling-scale exclude each other")
+	}
+	return nil
+}
+
+// windows writes collect's windows: each takes the flows gathered since
+// the last and the collector's counts for them.
+type windows struct {
+	w      *bufio.Writer
+	a      *collectArgs
+	c      *collector.Collector
+	shards *flowagg.Shards
+	eng    *attribution.Engine
+	start  time.Time       // of the current window
+	prev   collector.Stats // the collector's counts at its start
+}
+
+// emit writes the current window and starts the next.
+func (x *windows) emit() error {
+	agg := x.shards.Take()
+	now := time.Now()
+	st := x.c.Stats()
+	win := collectWindow{WindowStart: x.start.UTC(), WindowEnd: now.UTC(), Summary: agg.Summarize(x.eng, x.a.opt), Collector: st.Sub(x.prev)}
+	x.start, x.prev = now, st
+	var err error
+	if x.a.json {
+		err = writeJSONLine(x.w, &win)
+	} else {
+		writeWindow(x.w, &win, len(x.a.locals) == 0)
+	}
+	if ferr := x.w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// collectEnd returns the exit status of collect once the collector has
+// stopped with runErr and the last window was written with writeErr:
+// invalid when packets were lost.
+func collectEnd(e *env, c *collector.Collector, runErr, writeErr error) error {
+	if runErr != nil {
+		return runErr
+	}
+	if writeErr != nil {
+		return fmt.Errorf("write: %w", writeErr)
+	}
+	total := c.Stats()
+	if lost := total.Dropped + total.Errors + total.Misses + total.Rejected + total.Refused; lost > 0 {
+		e.errorf("collect: %d packets dropped, %d rejected, %d refused, %d failed to decode, %d data sets missed their template",
+			total.Dropped, total.Rejected, total.Refused, total.Errors, total.Misses)
+		return &exitError{exitInvalid}
+	}
+	return nil
 }
 
 // writeWindow writes the human form of one window.

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/flowagg"
 	"github.com/sovmap/sovmap/internal/flowlog"
 	"github.com/sovmap/sovmap/internal/flowlog/flowfile"
@@ -167,131 +168,36 @@ func (o *flowOptions) parse() (flowagg.Options, []netip.Prefix, error) {
 }
 
 func runFlows(e *env, args []string) error {
-	fs := newFlags("flows")
-	var o flowOptions
-	o.register(fs)
-	format := fs.String("format", "", "")
-	rate := fs.Uint64("sampling-rate", 1, "")
-	workers := fs.Int("parallel", min(runtime.GOMAXPROCS(0), maxDefaultParallel), "")
-	var pf policyFlags
-	pf.register(fs)
-	pos, err := parseFlags(fs, args)
+	a, err := parseFlowsArgs(e, args)
 	if err != nil {
 		return err
 	}
-	opt, local, err := o.parse()
+	eng, _, err := a.data.engine()
 	if err != nil {
 		return err
 	}
-	if *rate == 0 {
-		return usagef("--sampling-rate must be 1 (unsampled) or more")
-	}
-	if *workers < 1 {
-		return usagef("--parallel must be 1 or more")
-	}
-	if *format != "" && !slices.Contains(flowfile.Formats, *format) {
-		return usagef("--format %q: want one of %s", *format, strings.Join(flowfile.Formats, ", "))
-	}
-	if len(pos) == 0 {
-		if isTerminalReader(e.stdin) {
-			return usagef("no input: give flow-log files, or pipe one into standard input")
-		}
-		pos = []string{"-"}
-	}
-	if countOf(pos, "-") > 1 {
-		return usagef("standard input (-) can be read only once")
-	}
-	eng, _, err := o.data.engine()
-	if err != nil {
-		return err
-	}
-	pr, err := pf.start(eng.Catalog())
+	pr, err := a.pol.start(eng.Catalog())
 	if err != nil {
 		return reportPolicyError(e, "flows", err)
 	}
-
-	var total int64
-	for _, p := range pos {
-		if st, err := os.Stat(p); err == nil && p != "-" {
-			total += st.Size()
-		}
+	agg, acct, failed, err := readFlows(e, a, eng)
+	if err != nil {
+		return err
 	}
-	bar := progress.Start(e.stderr, "flows: bytes read", total, 250*time.Millisecond)
-	// One aggregator per goroutine of ReadParallel, merged at the end;
-	// the parts share the bound on remotes.
-	lo := flowagg.NewLocal(local)
-	aggs := make([]*flowagg.Aggregator, *workers)
-	for w := range aggs {
-		aggs[w] = flowagg.New(lo)
-		if o.maxRemotes > 0 {
-			aggs[w].Bound(max(o.maxRemotes / *workers, 1), eng)
-		}
-	}
-	var tally flowlog.Tally
-	r := flowfile.Reader{Tally: &tally, Format: *format, Stdin: e.stdin, Progress: bar.Add, Fields: flowagg.Fields, MinParallel: minParallel}
-	add := func(w int, rec *flowlog.Record) { aggs[w].Add(rec) }
-	if *rate > 1 {
-		add = func(w int, rec *flowlog.Record) {
-			rec.Scale(*rate)
-			aggs[w].Add(rec)
-		}
-	}
-	failed := 0
-	for _, p := range pos {
-		if err := r.ReadParallel(e.ctx, p, *workers, add); err != nil {
-			if e.ctx.Err() != nil {
-				bar.Finish()
-				return e.ctx.Err()
-			}
-			e.errorf("flows: %s: %v", p, err)
-			failed++
-		}
-	}
-	agg := aggs[0]
-	if o.maxRemotes > 0 {
-		agg.Bound(o.maxRemotes, eng) // the merged whole gets the whole bound
-	}
-	for _, a := range aggs[1:] {
-		agg.Merge(a)
-	}
-	bar.Finish()
-	sum := agg.Summarize(eng, opt)
-	acct := tally.Accounting()
+	sum := agg.Summarize(eng, a.opt)
 	sum.Input = &acct
-
-	var findings []policy.Finding
 	var rp *recordPolicy
+	var findings []policy.Finding
 	if pr != nil {
 		rp = &recordPolicy{run: pr}
-		b, err := json.Marshal(sum)
-		if err != nil {
-			return err
-		}
-		if findings, err = rp.check(b, "flows", 1); err != nil {
+		if findings, err = checkFlows(rp, sum); err != nil {
 			return err
 		}
 	}
-	if o.json {
-		if rp == nil {
-			err = writeJSON(e, sum)
-		} else {
-			b, _ := json.MarshalIndent(sum, "", "  ")
-			b = append(withFindings(b, findings), '\n')
-			_, err = e.stdout.Write(b)
-		}
-	} else {
-		w := bufio.NewWriter(e.stdout)
-		writeSummary(w, sum, len(o.locals) == 0)
-		writeInput(w, &acct)
-		if len(findings) > 0 {
-			fmt.Fprintln(w)
-			writeFindingRows(w, findings)
-		}
-		err = w.Flush()
-	}
+	err = writeFlows(e, a, sum, rp != nil, findings)
 	var polErr error
 	if err == nil && rp != nil {
-		polErr = rp.finish(e, bufio.NewWriter(e.stdout), "flows", strings.Join(pos, ", "))
+		polErr = rp.finish(e, bufio.NewWriter(e.stdout), "flows", strings.Join(a.inputs, ", "))
 		if _, ok := polErr.(*exitError); polErr != nil && !ok {
 			return polErr
 		}
@@ -299,6 +205,146 @@ func runFlows(e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
+	return flowsStatus(e, sum, failed, polErr)
+}
+
+// flowsArgs are the parsed command line of flows.
+type flowsArgs struct {
+	flowOptions
+	format  string
+	rate    uint64
+	workers int
+	pol     policyFlags
+	inputs  []string // files, "-" for standard input
+
+	opt   flowagg.Options
+	local []netip.Prefix
+}
+
+// parseFlowsArgs parses and checks the command line of flows.
+func parseFlowsArgs(e *env, args []string) (*flowsArgs, error) {
+	fs := newFlags("flows")
+	a := &flowsArgs{}
+	a.register(fs)
+	fs.StringVar(&a.format, "format", "", "")
+	fs.Uint64Var(&a.rate, "sampling-rate", 1, "")
+	fs.IntVar(&a.workers, "parallel", min(runtime.GOMAXPROCS(0), maxDefaultParallel), "")
+	a.pol.register(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if a.opt, a.local, err = a.parse(); err != nil {
+		return nil, err
+	}
+	switch {
+	case a.rate == 0:
+		return nil, usagef("--sampling-rate must be 1 (unsampled) or more")
+	case a.workers < 1:
+		return nil, usagef("--parallel must be 1 or more")
+	case a.format != "" && !slices.Contains(flowfile.Formats, a.format):
+		return nil, usagef("--format %q: want one of %s", a.format, strings.Join(flowfile.Formats, ", "))
+	}
+	if len(pos) == 0 {
+		if isTerminalReader(e.stdin) {
+			return nil, usagef("no input: give flow-log files, or pipe one into standard input")
+		}
+		pos = []string{"-"}
+	}
+	if countOf(pos, "-") > 1 {
+		return nil, usagef("standard input (-) can be read only once")
+	}
+	a.inputs = pos
+	return a, nil
+}
+
+// readFlows reads the inputs and returns their flows aggregated, the
+// accounting of their lines, and how many inputs could not be read. Each
+// input is read in parts, one aggregator per part, merged at the end; the
+// parts share the bound on remotes. The error is the context's only: an
+// input that cannot be read is reported and counted.
+func readFlows(e *env, a *flowsArgs, eng *attribution.Engine) (*flowagg.Aggregator, flowlog.Accounting, int, error) {
+	var total int64
+	for _, p := range a.inputs {
+		if st, err := os.Stat(p); err == nil && p != "-" {
+			total += st.Size()
+		}
+	}
+	bar := progress.Start(e.stderr, "flows: bytes read", total, 250*time.Millisecond)
+	lo := flowagg.NewLocal(a.local)
+	aggs := make([]*flowagg.Aggregator, a.workers)
+	for w := range aggs {
+		aggs[w] = flowagg.New(lo)
+		if a.maxRemotes > 0 {
+			aggs[w].Bound(max(a.maxRemotes/a.workers, 1), eng)
+		}
+	}
+	var tally flowlog.Tally
+	r := flowfile.Reader{Tally: &tally, Format: a.format, Stdin: e.stdin, Progress: bar.Add, Fields: flowagg.Fields, MinParallel: minParallel}
+	add := func(w int, rec *flowlog.Record) { aggs[w].Add(rec) }
+	if a.rate > 1 {
+		add = func(w int, rec *flowlog.Record) {
+			rec.Scale(a.rate)
+			aggs[w].Add(rec)
+		}
+	}
+	failed := 0
+	for _, p := range a.inputs {
+		if err := r.ReadParallel(e.ctx, p, a.workers, add); err != nil {
+			if e.ctx.Err() != nil {
+				bar.Finish()
+				return nil, flowlog.Accounting{}, 0, e.ctx.Err()
+			}
+			e.errorf("flows: %s: %v", p, err)
+			failed++
+		}
+	}
+	agg := aggs[0]
+	if a.maxRemotes > 0 {
+		agg.Bound(a.maxRemotes, eng) // the merged whole gets the whole bound
+	}
+	for _, x := range aggs[1:] {
+		agg.Merge(x)
+	}
+	bar.Finish()
+	return agg, tally.Accounting(), failed, nil
+}
+
+// checkFlows evaluates the policies of rp on the summary as one record.
+func checkFlows(rp *recordPolicy, sum *flowagg.Summary) ([]policy.Finding, error) {
+	b, err := json.Marshal(sum)
+	if err != nil {
+		return nil, err
+	}
+	return rp.check(b, "flows", 1)
+}
+
+// writeFlows writes the summary to standard output, as JSON or as text,
+// with the findings of --policy when withPolicy.
+func writeFlows(e *env, a *flowsArgs, sum *flowagg.Summary, withPolicy bool, findings []policy.Finding) error {
+	if a.json {
+		if !withPolicy {
+			return writeJSON(e, sum)
+		}
+		b, _ := json.MarshalIndent(sum, "", "  ")
+		b = append(withFindings(b, findings), '\n')
+		_, err := e.stdout.Write(b)
+		return err
+	}
+	w := bufio.NewWriter(e.stdout)
+	writeSummary(w, sum, len(a.locals) == 0)
+	writeInput(w, sum.Input)
+	if len(findings) > 0 {
+		fmt.Fprintln(w)
+		writeFindingRows(w, findings)
+	}
+	return w.Flush()
+}
+
+// flowsStatus reports what the summary and the reading say about the run
+// and returns its exit status: failure when an input could not be read,
+// invalid when lines were skipped, else that of the policies.
+func flowsStatus(e *env, sum *flowagg.Summary, failed int, polErr error) error {
 	if sum.Remote.Flows == 0 && sum.Transit.Flows > 0 {
 		e.errorf("flows: no record had one local and one remote end; %d had neither end local", sum.Transit.Flows)
 		fmt.Fprintf(e.stderr, "hint: say which networks are yours with --local (e.g. --local 10.0.0.0/8,198.51.100.0/24)\n")
@@ -306,8 +352,8 @@ func runFlows(e *env, args []string) error {
 	switch {
 	case failed > 0:
 		return &exitError{exitFailure}
-	case acct.Skipped > 0:
-		e.errorf("flows: %d of %d lines skipped (see the input section of the output)", acct.Skipped, acct.Lines)
+	case sum.Input.Skipped > 0:
+		e.errorf("flows: %d of %d lines skipped (see the input section of the output)", sum.Input.Skipped, sum.Input.Lines)
 		return &exitError{exitInvalid}
 	}
 	return polErr
