@@ -131,8 +131,64 @@ type scanOpts struct {
 }
 
 func runScan(e *env, args []string) error {
-	var o scanOpts
+	o, pos, err := parseScanArgs(e, args)
+	if err != nil {
+		return err
+	}
+	var servers []string
+	for _, r := range o.resolvers {
+		s, err := dnsscan.ParseServer(r)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		servers = append(servers, s)
+	}
+	eng, _, err := o.data.engine()
+	if err != nil {
+		return err
+	}
+	if o.zone != "" {
+		return scanZone(e, o, eng)
+	}
+	if len(servers) == 0 {
+		servers, err = dnsscan.SystemServers("/etc/resolv.conf")
+		if err != nil {
+			e.errorf("scan: no resolver: %v", err)
+			fmt.Fprintf(e.stderr, "hint: give one with --resolver ADDR\n")
+			return &exitError{exitFailure}
+		}
+	}
+	return scanDomains(e, o, pos, servers, eng)
+}
+
+// parseScanArgs parses and checks the command line of scan, returning the
+// options and the positional arguments.
+func parseScanArgs(e *env, args []string) (*scanOpts, []string, error) {
+	o := &scanOpts{}
 	fs := newFlags("scan")
+	o.register(fs)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := o.output(e); err != nil {
+		return nil, nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.zone != "" {
+		err = o.checkZone(set, pos)
+	} else {
+		err = o.checkDomains(set, pos)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, pos, nil
+}
+
+// register defines the flags of scan.
+func (o *scanOpts) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.text, "text", false, "")
 	fs.StringVar(&o.format, "format", "", "")
@@ -148,90 +204,70 @@ func runScan(e *env, args []string) error {
 	fs.Float64Var(&o.rate, "rate", 0, "")
 	fs.DurationVar(&o.timeout, "timeout", dnsscan.DefaultTimeout, "")
 	o.data.register(fs)
-	pos, err := parseFlags(fs, args)
-	if err == nil {
-		if o.json && o.text {
-			return usagef("--json and --text exclude each other")
-		}
-		switch o.format {
-		case "":
-		case "json":
-			o.json = true
-		case "text":
-			o.text = true
-		case "sarif":
-			if len(o.pol.names) == 0 {
-				return usagef("--format sarif needs --policy")
-			}
-		default:
-			return usagef("--format %q: want text, json or sarif", o.format)
-		}
-		// Records go to a file or a pipe as NDJSON, to a terminal as a
-		// table, unless a flag says otherwise.
-		if !o.json && !o.text {
-			o.json = !progress.IsTerminal(e.stdout)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if o.zone != "" {
-		for _, f := range []string{"resolver", "concurrency", "rate", "timeout", "retries", "ordered", "resume"} {
-			if set[f] {
-				return usagef("--%s has no effect with --zone (no query is sent)", f)
-			}
-		}
-		if len(pos) > 0 {
-			return usagef("--zone takes no other input (got %q)", pos[0])
-		}
-	} else {
-		if set["origin"] {
-			return usagef("--origin goes with --zone")
-		}
-		if len(pos) > 1 {
-			return usagef("one input at a time (got %d); concatenate them: cat %s | sovmap scan -", len(pos), strings.Join(pos, " "))
-		}
-		switch {
-		case o.concurrency < 1 || o.concurrency > 100000:
-			return usagef("--concurrency %d: want 1 to 100000", o.concurrency)
-		case o.retries < 0 || o.retries > 20:
-			return usagef("--retries %d: want 0 to 20", o.retries)
-		case o.rate < 0:
-			return usagef("--rate %v: want a positive number of queries per second", o.rate)
-		case o.timeout <= 0:
-			return usagef("--timeout %v: want a positive duration", o.timeout)
-		}
-		if o.resume != "" && o.summary {
-			return usagef("--summary cannot be combined with --resume (the summary would cover only the new domains)")
-		}
-	}
-	var servers []string
-	for _, r := range o.resolvers {
-		s, err := dnsscan.ParseServer(r)
-		if err != nil {
-			return usagef("%v", err)
-		}
-		servers = append(servers, s)
-	}
+}
 
-	eng, _, err := o.data.engine()
-	if err != nil {
-		return err
+// output settles the output form from --json, --text and --format.
+func (o *scanOpts) output(e *env) error {
+	if o.json && o.text {
+		return usagef("--json and --text exclude each other")
 	}
-	if o.zone != "" {
-		return scanZone(e, &o, eng)
+	switch o.format {
+	case "":
+	case "json":
+		o.json = true
+	case "text":
+		o.text = true
+	case "sarif":
+		if len(o.pol.names) == 0 {
+			return usagef("--format sarif needs --policy")
+		}
+	default:
+		return usagef("--format %q: want text, json or sarif", o.format)
 	}
-	if len(servers) == 0 {
-		servers, err = dnsscan.SystemServers("/etc/resolv.conf")
-		if err != nil {
-			e.errorf("scan: no resolver: %v", err)
-			fmt.Fprintf(e.stderr, "hint: give one with --resolver ADDR\n")
-			return &exitError{exitFailure}
+	// Records go to a file or a pipe as NDJSON, to a terminal as a table,
+	// unless a flag says otherwise.
+	if !o.json && !o.text {
+		o.json = !progress.IsTerminal(e.stdout)
+	}
+	return nil
+}
+
+// checkZone checks the flags of a zone scan: set holds the flags given.
+func (o *scanOpts) checkZone(set map[string]bool, pos []string) error {
+	for _, f := range []string{"resolver", "concurrency", "rate", "timeout", "retries", "ordered", "resume"} {
+		if set[f] {
+			return usagef("--%s has no effect with --zone (no query is sent)", f)
 		}
 	}
-	return scanDomains(e, &o, pos, servers, eng)
+	if len(pos) > 0 {
+		return usagef("--zone takes no other input (got %q)", pos[0])
+	}
+	return nil
+}
+
+// checkDomains checks the flags of a scan that resolves domains: set
+// holds the flags given.
+func (o *scanOpts) checkDomains(set map[string]bool, pos []string) error {
+	if set["origin"] {
+		return usagef("--origin goes with --zone")
+	}
+	if len(pos) > 1 {
+		return usagef("one input at a time (got %d); concatenate them: cat %s | sovmap scan -", len(pos), strings.Join(pos, " "))
+	}
+	switch {
+	case o.concurrency < 1 || o.concurrency > 100000:
+		return usagef("--concurrency %d: want 1 to 100000", o.concurrency)
+	case o.retries < 0 || o.retries > 20:
+		return usagef("--retries %d: want 0 to 20", o.retries)
+	case o.rate < 0:
+		return usagef("--rate %v: want a positive number of queries per second", o.rate)
+	case o.timeout <= 0:
+		return usagef("--timeout %v: want a positive duration", o.timeout)
+	}
+	if o.resume != "" && o.summary {
+		return usagef("--summary cannot be combined with --resume (the summary would cover only the new domains)")
+	}
+	return nil
 }
 
 // scanOut writes results as NDJSON, as a text table, or into a tally.
