@@ -17,22 +17,6 @@ import (
 	"github.com/sovmap/sovmap/internal/update"
 )
 
-// TestMain keeps the tests of this package away from the user's data
-// directory: sovmap uses <data dir>/sovmap.snap when 'data update' has
-// written one, and the tests expect the embedded snapshot unless they say
-// otherwise.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sovmap-cli-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Setenv("XDG_DATA_HOME", dir)
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
 // sovmap runs the command line in process.
 func sovmap(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
