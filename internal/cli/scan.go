@@ -357,14 +357,11 @@ func scanDomains(e *env, o *scanOpts, pos []string, servers []string, eng *attri
 		defer f.Close()
 		in, name = f, pos[0]
 	}
-	out := &scanOut{json: o.json, summary: o.summary}
-	pr, err := o.pol.start(eng.Catalog())
+	rp, err := scanPolicy(e, o, eng)
 	if err != nil {
-		return reportPolicyError(e, "scan", err)
+		return err
 	}
-	if pr != nil {
-		out.pol = &recordPolicy{run: pr, sarif: o.format == "sarif"}
-	}
+	out := &scanOut{json: o.json, summary: o.summary, pol: rp}
 	var done *dnsscan.DoneSet
 	if o.resume != "" {
 		f, d, err := scanOpenResume(o.resume)
@@ -417,29 +414,64 @@ func scanDomains(e *env, o *scanOpts, pos []string, servers []string, eng *attri
 	}
 	if err != nil {
 		if e.ctx.Err() != nil {
-			e.errorf("scan: interrupted after %d records", scanTotal(st.Statuses))
-			if o.resume != "" {
-				fmt.Fprintf(e.stderr, "hint: run the same command again to go on\n")
-			} else {
-				fmt.Fprintf(e.stderr, "hint: scan with --resume FILE to be able to go on after an interruption\n")
-			}
-			return &exitError{exitFailure}
+			return scanInterrupted(e, o, st)
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	polErr, err := out.finish(e, o, nil, name)
+	if err != nil {
+		return err
+	}
+	return scanDomainsStatus(e, o, client.Stats(), servers, st, polErr)
+}
+
+// scanPolicy starts the policies of --policy for scan: nil without.
+func scanPolicy(e *env, o *scanOpts, eng *attribution.Engine) (*recordPolicy, error) {
+	pr, err := o.pol.start(eng.Catalog())
+	if err != nil {
+		return nil, reportPolicyError(e, "scan", err)
+	}
+	if pr == nil {
+		return nil, nil
+	}
+	return &recordPolicy{run: pr, sarif: o.format == "sarif"}, nil
+}
+
+// finish writes the summary of --summary (of a zone when zone is not nil)
+// and the results of --policy for the input name. It returns the exit
+// status of the policies, and apart from it an error that ends the scan.
+func (s *scanOut) finish(e *env, o *scanOpts, zone *scanZoneInfo, name string) (polErr, err error) {
 	if o.summary {
-		if err := scanPrintSummary(e, o, out.tally.Summary(0), nil); err != nil {
-			return err
+		if err := scanPrintSummary(e, o, s.tally.Summary(0), zone); err != nil {
+			return nil, err
 		}
 	}
-	var polErr error
-	if out.pol != nil {
-		polErr = out.pol.finish(e, bufio.NewWriter(e.stdout), "scan", name)
-		if _, ok := polErr.(*exitError); polErr != nil && !ok {
-			return polErr
-		}
+	if s.pol == nil {
+		return nil, nil
 	}
-	cs := client.Stats()
+	polErr = s.pol.finish(e, bufio.NewWriter(e.stdout), "scan", name)
+	if _, ok := polErr.(*exitError); polErr != nil && !ok {
+		return nil, polErr
+	}
+	return polErr, nil
+}
+
+// scanInterrupted reports a scan stopped by its context, with how to go on.
+func scanInterrupted(e *env, o *scanOpts, st dnsscan.Stats) error {
+	e.errorf("scan: interrupted after %d records", scanTotal(st.Statuses))
+	if o.resume != "" {
+		fmt.Fprintf(e.stderr, "hint: run the same command again to go on\n")
+	} else {
+		fmt.Fprintf(e.stderr, "hint: scan with --resume FILE to be able to go on after an interruption\n")
+	}
+	return &exitError{exitFailure}
+}
+
+// scanDomainsStatus reports what the resolvers' counts (cs) and the run's
+// (st) say about a scan of domains and returns its exit status: failure
+// when no resolver answered, invalid when inputs were not scanned, else
+// that of the policies.
+func scanDomainsStatus(e *env, o *scanOpts, cs dnsscan.ClientStats, servers []string, st dnsscan.Stats, polErr error) error {
 	if cs.Queries > 0 && cs.Answers == 0 {
 		e.errorf("scan: no resolver answered (%s)", strings.Join(servers, ", "))
 		fmt.Fprintf(e.stderr, "hint: check the resolvers, or give one with --resolver ADDR\n")
@@ -562,14 +594,11 @@ func scanZone(e *env, o *scanOpts, eng *attribution.Engine) error {
 	}
 	dels := g.Delegations()
 	info := &scanZoneInfo{File: o.zone, Apex: g.Apex(), Records: zr.Records(), Skipped: zr.Skipped(), Errors: bad, Delegations: len(dels)}
-	out := &scanOut{w: bufio.NewWriterSize(e.stdout, 256<<10), json: o.json, summary: o.summary}
-	pr, err := o.pol.start(eng.Catalog())
+	rp, err := scanPolicy(e, o, eng)
 	if err != nil {
-		return reportPolicyError(e, "scan", err)
+		return err
 	}
-	if pr != nil {
-		out.pol = &recordPolicy{run: pr, sarif: o.format == "sarif"}
-	}
+	out := &scanOut{w: bufio.NewWriterSize(e.stdout, 256<<10), json: o.json, summary: o.summary, pol: rp}
 	for _, d := range dels {
 		r := dnsscan.FromDelegation(eng, d)
 		if err := out.write(&r); err != nil {
@@ -579,17 +608,9 @@ func scanZone(e *env, o *scanOpts, eng *attribution.Engine) error {
 	if err := out.w.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	if o.summary {
-		if err := scanPrintSummary(e, o, out.tally.Summary(0), info); err != nil {
-			return err
-		}
-	}
-	var polErr error
-	if out.pol != nil {
-		polErr = out.pol.finish(e, bufio.NewWriter(e.stdout), "scan", o.zone)
-		if _, ok := polErr.(*exitError); polErr != nil && !ok {
-			return polErr
-		}
+	polErr, err := out.finish(e, o, info, o.zone)
+	if err != nil {
+		return err
 	}
 	if len(dels) == 0 {
 		e.errorf("scan: %s delegates no domain (apex %q)", o.zone, g.Apex())
