@@ -122,151 +122,213 @@ const maxPolicySize = 4 << 20
 // (unknown fields are errors), the severities, kinds and sources, and the
 // syntax of every expression; [Compile] type-checks the expressions.
 func Parse(name string, r io.Reader) (*Policy, error) {
+	b, doc, root, err := decodeFile(name, r)
+	if err != nil {
+		return nil, err
+	}
+	p := &Policy{Name: doc.Policy, Description: doc.Description, File: name, Params: doc.Params}
+	if p.Name == "" {
+		p.Name = baseName(name)
+	}
+	ps := &parser{file: name, policy: p.Name, lines: strings.Split(string(b), "\n"), seen: map[string]bool{}}
+	rulesNode := mapValue(docNode(root), "rules")
+	if len(doc.Rules) == 0 {
+		ps.bad("", rulesNode, "no rules")
+	}
+	for i := range doc.Rules {
+		var rn *yaml.Node
+		if rulesNode != nil && rulesNode.Kind == yaml.SequenceNode && i < len(rulesNode.Content) {
+			rn = rulesNode.Content[i]
+		}
+		p.Rules = append(p.Rules, ps.rule(i, &doc.Rules[i], rn))
+	}
+	if len(ps.errs) > 0 {
+		return nil, errors.Join(ps.errs...)
+	}
+	return p, nil
+}
+
+// decodeFile reads a policy file of at most maxPolicySize bytes and decodes
+// it twice: into a fileDoc, unknown fields refused, and into a node tree,
+// which places the problems found in its values.
+func decodeFile(name string, r io.Reader) ([]byte, *fileDoc, *yaml.Node, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxPolicySize+1))
 	if err != nil {
-		return nil, &Error{File: name, Msg: err.Error()}
+		return nil, nil, nil, &Error{File: name, Msg: err.Error()}
 	}
 	if len(b) > maxPolicySize {
-		return nil, &Error{File: name, Msg: fmt.Sprintf("larger than %d bytes", maxPolicySize)}
+		return nil, nil, nil, &Error{File: name, Msg: fmt.Sprintf("larger than %d bytes", maxPolicySize)}
 	}
 	var doc fileDoc
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: name, Msg: "empty file: want a mapping with rules"}
+			return nil, nil, nil, &Error{File: name, Msg: "empty file: want a mapping with rules"}
 		}
-		return nil, yamlError(name, err)
+		return nil, nil, nil, yamlError(name, err)
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return nil, yamlError(name, err)
+		return nil, nil, nil, yamlError(name, err)
 	}
-	lines := strings.Split(string(b), "\n")
-	p := &Policy{Name: doc.Policy, Description: doc.Description, File: name, Params: doc.Params}
-	if p.Name == "" {
-		p.Name = baseName(name)
+	return b, &doc, &root, nil
+}
+
+// A parser checks the rules of one policy file, collecting every problem
+// it finds with its place.
+type parser struct {
+	file   string
+	policy string          // the policy's name
+	lines  []string        // the file's lines, to place block scalars
+	seen   map[string]bool // rule IDs so far
+	errs   []error
+}
+
+// bad records a problem of a rule (or of the file, when rule is ""), at
+// node n when it is known.
+func (ps *parser) bad(rule string, n *yaml.Node, format string, args ...any) {
+	e := &Error{File: ps.file, Rule: rule, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
 	}
-	var errs []error
-	bad := func(rule string, n *yaml.Node, format string, args ...any) {
-		e := &Error{File: name, Rule: rule, Msg: fmt.Sprintf(format, args...)}
-		if n != nil {
-			e.Line, e.Column = n.Line, n.Column
-		}
-		errs = append(errs, e)
+	ps.errs = append(ps.errs, e)
+}
+
+// field returns the node of a rule's field, or the rule's node when the
+// field is missing, to place a problem of the field.
+func field(rn *yaml.Node, key string) *yaml.Node {
+	if v := mapValue(rn, key); v != nil {
+		return v
 	}
-	top := docNode(&root)
-	rulesNode := mapValue(top, "rules")
-	if len(doc.Rules) == 0 {
-		bad("", rulesNode, "no rules")
+	return rn
+}
+
+// rule checks rule i of the file, fr, whose node is rn (nil if unknown),
+// and returns it.
+func (ps *parser) rule(i int, fr *fileRule, rn *yaml.Node) *Rule {
+	id := ps.ruleID(i, fr.ID, rn)
+	rule := &Rule{
+		ID: id, Title: fr.Title, Description: fr.Description, AppliesTo: fr.AppliesTo,
+		Expr: strings.TrimSpace(fr.Expr), Message: strings.TrimSpace(fr.Message), Evidence: fr.Evidence,
+		Policy: ps.policy, File: ps.file, pos: map[string]position{},
 	}
-	seen := map[string]bool{}
-	for i, fr := range doc.Rules {
-		var rn *yaml.Node
-		if rulesNode != nil && rulesNode.Kind == yaml.SequenceNode && i < len(rulesNode.Content) {
-			rn = rulesNode.Content[i]
-		}
-		field := func(key string) *yaml.Node {
-			if v := mapValue(rn, key); v != nil {
-				return v
-			}
-			return rn
-		}
-		id := fr.ID
-		if id == "" {
-			bad(fmt.Sprintf("#%d", i+1), rn, "no id")
-			id = fmt.Sprintf("#%d", i+1)
-		} else if !validID(id) {
-			bad(id, field("id"), "id %q: use letters, digits, '-', '_', '.' and '/'", id)
-		}
-		if seen[id] {
-			bad(id, field("id"), "duplicate rule id")
-		}
-		seen[id] = true
-		rule := &Rule{
-			ID: id, Title: fr.Title, Description: fr.Description, AppliesTo: fr.AppliesTo,
-			Expr: strings.TrimSpace(fr.Expr), Message: strings.TrimSpace(fr.Message), Evidence: fr.Evidence,
-			Policy: p.Name, File: name, pos: map[string]position{},
-		}
-		if rn != nil {
-			rule.Line = rn.Line
-		}
-		if fr.Title == "" {
-			bad(id, field("title"), "no title")
-		}
-		sev, err := ParseSeverity(fr.Severity)
-		if err != nil || sev == SeverityNone {
-			bad(id, field("severity"), "severity %q: want one of %s", fr.Severity, strings.Join(severityNames[1:], ", "))
-		}
-		rule.Severity = sev
-		if len(fr.AppliesTo) == 0 {
-			bad(id, field("applies_to"), "no applies_to: want one or more of %s", strings.Join(Kinds, ", "))
-		}
-		for _, k := range fr.AppliesTo {
-			if !slices.Contains(Kinds, k) {
-				bad(id, field("applies_to"), "applies_to %q: want one of %s", k, strings.Join(Kinds, ", "))
-			}
-		}
-		if rule.Expr == "" {
-			bad(id, field("expr"), "no expr")
-		}
-		if rule.Message == "" {
-			bad(id, field("message"), "no message")
-		}
-		if fr.Source == nil {
-			bad(id, field("source"), "no source: every rule cites its legal or business basis (title, url, date)")
-		} else {
-			rule.Source = *fr.Source
-			sn := field("source")
-			if rule.Source.Title == "" {
-				bad(id, sn, "source has no title")
-			}
-			if !strings.HasPrefix(rule.Source.URL, "https://") && !strings.HasPrefix(rule.Source.URL, "http://") {
-				bad(id, sn, "source url %q is not an http(s) URL", rule.Source.URL)
-			}
-			if !iso.IsDate(rule.Source.Date) {
-				bad(id, sn, "source date %q is not YYYY-MM-DD", rule.Source.Date)
-			}
-		}
-		rule.pos["expr"] = scalarPos(mapValue(rn, "expr"), lines)
-		rule.pos["message"] = scalarPos(mapValue(rn, "message"), lines)
-		if ev := mapValue(rn, "evidence"); ev != nil {
-			for k, v := range fr.Evidence {
-				rule.pos["evidence."+k] = scalarPos(mapValue(ev, k), lines)
-				if strings.TrimSpace(v) == "" {
-					bad(id, mapValue(ev, k), "evidence %q has no expression", k)
-				}
-			}
-		}
-		if rule.Expr != "" {
-			if err := parseCEL(rule.Expr); err != nil {
-				errs = append(errs, rule.celError("expr", err))
-			}
-		}
-		parts, err := parseMessage(rule.Message)
-		if err != nil {
-			bad(id, field("message"), "message: %v", err)
-		}
-		rule.msgParts = parts
-		for _, part := range parts {
-			if part.expr == "" {
-				continue
-			}
-			if err := parseCEL(part.expr); err != nil {
-				errs = append(errs, rule.celErrorAt("message", part.offset, err))
-			}
-		}
-		for k, v := range fr.Evidence {
-			if err := parseCEL(v); err != nil {
-				errs = append(errs, rule.celError("evidence."+k, err))
-			}
-		}
-		p.Rules = append(p.Rules, rule)
+	if rn != nil {
+		rule.Line = rn.Line
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	ps.checkFields(rule, fr, rn)
+	ps.checkSource(rule, fr.Source, rn)
+	ps.place(rule, rn)
+	ps.parseExprs(rule, rn)
+	return rule
+}
+
+// ruleID returns the ID of rule i, "#i" (1-based) when it has none, and
+// records a missing, malformed or duplicate ID.
+func (ps *parser) ruleID(i int, id string, rn *yaml.Node) string {
+	if id == "" {
+		id = fmt.Sprintf("#%d", i+1)
+		ps.bad(id, rn, "no id")
+	} else if !validID(id) {
+		ps.bad(id, field(rn, "id"), "id %q: use letters, digits, '-', '_', '.' and '/'", id)
 	}
-	return p, nil
+	if ps.seen[id] {
+		ps.bad(id, field(rn, "id"), "duplicate rule id")
+	}
+	ps.seen[id] = true
+	return id
+}
+
+// checkFields checks the title, severity, kinds, expression and message of
+// a rule, and sets its severity.
+func (ps *parser) checkFields(rule *Rule, fr *fileRule, rn *yaml.Node) {
+	id := rule.ID
+	if fr.Title == "" {
+		ps.bad(id, field(rn, "title"), "no title")
+	}
+	sev, err := ParseSeverity(fr.Severity)
+	if err != nil || sev == SeverityNone {
+		ps.bad(id, field(rn, "severity"), "severity %q: want one of %s", fr.Severity, strings.Join(severityNames[1:], ", "))
+	}
+	rule.Severity = sev
+	if len(fr.AppliesTo) == 0 {
+		ps.bad(id, field(rn, "applies_to"), "no applies_to: want one or more of %s", strings.Join(Kinds, ", "))
+	}
+	for _, k := range fr.AppliesTo {
+		if !slices.Contains(Kinds, k) {
+			ps.bad(id, field(rn, "applies_to"), "applies_to %q: want one of %s", k, strings.Join(Kinds, ", "))
+		}
+	}
+	if rule.Expr == "" {
+		ps.bad(id, field(rn, "expr"), "no expr")
+	}
+	if rule.Message == "" {
+		ps.bad(id, field(rn, "message"), "no message")
+	}
+}
+
+// checkSource checks the source that a rule cites, and sets it.
+func (ps *parser) checkSource(rule *Rule, src *Source, rn *yaml.Node) {
+	id, sn := rule.ID, field(rn, "source")
+	if src == nil {
+		ps.bad(id, sn, "no source: every rule cites its legal or business basis (title, url, date)")
+		return
+	}
+	rule.Source = *src
+	if src.Title == "" {
+		ps.bad(id, sn, "source has no title")
+	}
+	if !strings.HasPrefix(src.URL, "https://") && !strings.HasPrefix(src.URL, "http://") {
+		ps.bad(id, sn, "source url %q is not an http(s) URL", src.URL)
+	}
+	if !iso.IsDate(src.Date) {
+		ps.bad(id, sn, "source date %q is not YYYY-MM-DD", src.Date)
+	}
+}
+
+// place records where a rule's expressions start, to place CEL errors, and
+// records evidence without an expression.
+func (ps *parser) place(rule *Rule, rn *yaml.Node) {
+	rule.pos["expr"] = scalarPos(mapValue(rn, "expr"), ps.lines)
+	rule.pos["message"] = scalarPos(mapValue(rn, "message"), ps.lines)
+	ev := mapValue(rn, "evidence")
+	if ev == nil {
+		return
+	}
+	for k, v := range rule.Evidence {
+		rule.pos["evidence."+k] = scalarPos(mapValue(ev, k), ps.lines)
+		if strings.TrimSpace(v) == "" {
+			ps.bad(rule.ID, mapValue(ev, k), "evidence %q has no expression", k)
+		}
+	}
+}
+
+// parseExprs checks the syntax of a rule's expressions: its expr, the ${…}
+// parts of its message, which it sets, and its evidence.
+func (ps *parser) parseExprs(rule *Rule, rn *yaml.Node) {
+	if rule.Expr != "" {
+		if err := parseCEL(rule.Expr); err != nil {
+			ps.errs = append(ps.errs, rule.celError("expr", err))
+		}
+	}
+	parts, err := parseMessage(rule.Message)
+	if err != nil {
+		ps.bad(rule.ID, field(rn, "message"), "message: %v", err)
+	}
+	rule.msgParts = parts
+	for _, part := range parts {
+		if part.expr == "" {
+			continue
+		}
+		if err := parseCEL(part.expr); err != nil {
+			ps.errs = append(ps.errs, rule.celErrorAt("message", part.offset, err))
+		}
+	}
+	for k, v := range rule.Evidence {
+		if err := parseCEL(v); err != nil {
+			ps.errs = append(ps.errs, rule.celError("evidence."+k, err))
+		}
+	}
 }
 
 // yamlError turns a YAML decoding error into an Error, keeping the line the
@@ -356,14 +418,3 @@ func validID(id string) bool {
 	return id != ""
 }
 
-func validDate(d string) bool {
-	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
-		return false
-	}
-	for i, r := range d {
-		if i != 4 && i != 7 && (r < '0' || r > '9') {
-			return false
-		}
-	}
-	return true
-}
