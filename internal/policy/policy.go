@@ -417,4 +417,3 @@ func validID(id string) bool {
 	}
 	return id != ""
 }
-
