@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -90,97 +91,18 @@ func TestAccuracyUpdatedSnapshot(t *testing.T) {
 	const perFeed = 5000
 	var table strings.Builder
 	fmt.Fprintf(&table, "\n%-13s %7s %9s %9s %9s %9s %9s %9s\n", "feed", "sampled", "provider", "control", "regioned", "location", "embedded", "emb. loc")
-	var all struct{ n, provider, control, regioned, location, before, beforeLoc int }
+	var all accuracyCount
 	for _, f := range updateAccuracyFeeds() {
-		ranges := readFeed(t, f)
-		rng := rand.New(rand.NewPCG(1, 2))
-		var n, provider, control, regioned, location, before, beforeLoc int
-		misses := map[string]int{}
-		for range perFeed {
-			r := ranges[rng.IntN(len(ranges))]
-			a := randomAddr(rng, r.Prefix)
-			wantP, wantC := f.provider, f.control
-			if f.expect != nil {
-				wantP, wantC = f.expect(r)
-			}
-			rec := eng.Attribute(a)
-			n++
-			got := "none"
-			if rec.Provider != nil {
-				got = rec.Provider.ID
-			}
-			if slices.Contains(strings.Split(wantP, "|"), got) {
-				provider++
-			} else {
-				misses[fmt.Sprintf("provider %s, want %s (service %s)", got, wantP, r.Service)]++
-			}
-			if rec.Control != nil && rec.Control.Country == wantC {
-				control++
-			}
-			r0 := eng0.Attribute(a)
-			if r0.Provider != nil && slices.Contains(strings.Split(wantP, "|"), r0.Provider.ID) {
-				before++
-			}
-			// The country the feed gives the range: its region's in the
-			// catalog, or the geofeed's own.
-			wantLoc := r.Country
-			if r.Region != "" {
-				for _, id := range strings.Split(wantP, "|") {
-					if p, ok := cat.Provider(id); ok {
-						if reg, ok := p.Region(r.Region); ok {
-							wantLoc = reg.Country
-						}
-					}
-				}
-			}
-			if wantLoc == "" {
-				continue
-			}
-			regioned++
-			if r0.Location != nil && r0.Location.Country == wantLoc {
-				beforeLoc++
-			}
-			if rec.Location != nil && rec.Location.Country == wantLoc {
-				location++
-			} else {
-				gotLoc := "none"
-				if rec.Location != nil {
-					gotLoc = rec.Location.Country
-				}
-				misses[fmt.Sprintf("location %s, want %s (region %q)", gotLoc, wantLoc, r.Region)]++
-			}
+		c, misses := sampleFeed(t, f, perFeed, eng, eng0, cat)
+		c.row(&table, f.name)
+		for _, m := range topMisses(misses, 5) {
+			fmt.Fprintf(&table, "    miss %5d  %s\n", misses[m], m)
 		}
-		pct := func(k, n int) float64 {
-			if n == 0 {
-				return 100
-			}
-			return 100 * float64(k) / float64(n)
-		}
-		fmt.Fprintf(&table, "%-13s %7d %8.2f%% %8.2f%% %9d %8.2f%% %8.2f%% %8.2f%%\n", f.name, n, pct(provider, n), pct(control, n), regioned, pct(location, regioned), pct(before, n), pct(beforeLoc, regioned))
-		var keys []string
-		for k := range misses {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			return misses[keys[i]] > misses[keys[j]] || misses[keys[i]] == misses[keys[j]] && keys[i] < keys[j]
-		})
-		for i, k := range keys {
-			if i == 5 {
-				break
-			}
-			fmt.Fprintf(&table, "    miss %5d  %s\n", misses[k], k)
-		}
-		all.n += n
-		all.provider += provider
-		all.control += control
-		all.regioned += regioned
-		all.location += location
-		all.before += before
-		all.beforeLoc += beforeLoc
+		all.add(c)
 		// Each feed must reach the floor of the issue: 99%.
-		if pct(provider, n) < 99 || pct(control, n) < 99 || pct(location, regioned) < 99 {
+		if pct(c.provider, c.n) < 99 || pct(c.control, c.n) < 99 || pct(c.location, c.regioned) < 99 {
 			t.Errorf("%s: provider %.2f%%, control %.2f%%, location %.2f%%; want at least 99%% each",
-				f.name, pct(provider, n), pct(control, n), pct(location, regioned))
+				f.name, pct(c.provider, c.n), pct(c.control, c.n), pct(c.location, c.regioned))
 		}
 	}
 	fmt.Fprintf(&table, "%-13s %7d %8.2f%% %8.2f%% %9d %8.2f%% %8.2f%% %8.2f%%\n", "all", all.n,
@@ -189,4 +111,118 @@ func TestAccuracyUpdatedSnapshot(t *testing.T) {
 	t.Log("provider and control: share of sampled addresses; location: share of the addresses whose range has a region or a country;\n" +
 		"embedded, emb. loc: provider and location shares with the embedded snapshot alone, on the same addresses")
 	t.Log(table.String())
+}
+
+// accuracyCount counts sampled addresses of TestAccuracyUpdatedSnapshot:
+// those with the feed's provider and control country, those whose range
+// has a location and those located there, and the provider and location
+// hits of the embedded snapshot alone (before, beforeLoc).
+type accuracyCount struct{ n, provider, control, regioned, location, before, beforeLoc int }
+
+func (c *accuracyCount) add(o accuracyCount) {
+	c.n += o.n
+	c.provider += o.provider
+	c.control += o.control
+	c.regioned += o.regioned
+	c.location += o.location
+	c.before += o.before
+	c.beforeLoc += o.beforeLoc
+}
+
+// row writes the count as a line of the table.
+func (c *accuracyCount) row(w io.Writer, name string) {
+	fmt.Fprintf(w, "%-13s %7d %8.2f%% %8.2f%% %9d %8.2f%% %8.2f%% %8.2f%%\n", name, c.n, pct(c.provider, c.n), pct(c.control, c.n), c.regioned, pct(c.location, c.regioned), pct(c.before, c.n), pct(c.beforeLoc, c.regioned))
+}
+
+// pct is k of n in percent, 100 when n is 0.
+func pct(k, n int) float64 {
+	if n == 0 {
+		return 100
+	}
+	return 100 * float64(k) / float64(n)
+}
+
+// sampleFeed attributes n addresses sampled from a feed's ranges with the
+// updated snapshot (eng) and the embedded one (eng0), and counts the hits
+// and misses.
+func sampleFeed(t *testing.T, f accuracyFeed, n int, eng, eng0 *attribution.Engine, cat *attribution.Catalog) (accuracyCount, map[string]int) {
+	t.Helper()
+	ranges := readFeed(t, f)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var c accuracyCount
+	misses := map[string]int{}
+	for range n {
+		r := ranges[rng.IntN(len(ranges))]
+		a := randomAddr(rng, r.Prefix)
+		wantP, wantC := f.provider, f.control
+		if f.expect != nil {
+			wantP, wantC = f.expect(r)
+		}
+		rec := eng.Attribute(a)
+		c.n++
+		got := "none"
+		if rec.Provider != nil {
+			got = rec.Provider.ID
+		}
+		if slices.Contains(strings.Split(wantP, "|"), got) {
+			c.provider++
+		} else {
+			misses[fmt.Sprintf("provider %s, want %s (service %s)", got, wantP, r.Service)]++
+		}
+		if rec.Control != nil && rec.Control.Country == wantC {
+			c.control++
+		}
+		r0 := eng0.Attribute(a)
+		if r0.Provider != nil && slices.Contains(strings.Split(wantP, "|"), r0.Provider.ID) {
+			c.before++
+		}
+		wantLoc := feedLocation(cat, r, wantP)
+		if wantLoc == "" {
+			continue
+		}
+		c.regioned++
+		if r0.Location != nil && r0.Location.Country == wantLoc {
+			c.beforeLoc++
+		}
+		if rec.Location != nil && rec.Location.Country == wantLoc {
+			c.location++
+		} else {
+			gotLoc := "none"
+			if rec.Location != nil {
+				gotLoc = rec.Location.Country
+			}
+			misses[fmt.Sprintf("location %s, want %s (region %q)", gotLoc, wantLoc, r.Region)]++
+		}
+	}
+	return c, misses
+}
+
+// feedLocation is the country a feed gives a range: its region's in the
+// catalog (of one of the providers wantP lists), or the geofeed's own; ""
+// for none.
+func feedLocation(cat *attribution.Catalog, r attribution.FeedRange, wantP string) string {
+	wantLoc := r.Country
+	if r.Region != "" {
+		for _, id := range strings.Split(wantP, "|") {
+			if p, ok := cat.Provider(id); ok {
+				if reg, ok := p.Region(r.Region); ok {
+					wantLoc = reg.Country
+				}
+			}
+		}
+	}
+	return wantLoc
+}
+
+// topMisses returns the n most frequent misses, the most frequent first,
+// ties in alphabetical order.
+func topMisses(misses map[string]int, n int) []string {
+	var keys []string
+	for k := range misses {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return misses[keys[i]] > misses[keys[j]] || misses[keys[i]] == misses[keys[j]] && keys[i] < keys[j]
+	})
+	return keys[:min(n, len(keys))]
 }
