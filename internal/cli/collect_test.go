@@ -181,36 +181,6 @@ func TestCollectText(t *testing.T) {
 	}
 }
 
-func TestCollectErrors(t *testing.T) {
-	t.Parallel()
-	for _, args := range [][]string{
-		{"collect", "--interval", "1ms"},
-		{"collect", "--listen", "nowhere:port"},
-		{"collect", "--queue", "0"},
-		{"collect", "--queue", "65537"},
-		{"collect", "--queue", "1000000000"},
-		{"collect", "--workers", "-1"},
-		{"collect", "--workers", "257"},
-		{"collect", "--by", "nothing"},
-		{"collect", "file.log"},
-		{"collect", "--sampling-rate", "-1"},
-		{"collect", "--sampling-rate", "4294967296"},
-		{"collect", "--sampling-rate", "100", "--no-sampling-scale"},
-	} {
-		if res := run(t, "", args...); res.code != 2 {
-			t.Errorf("sovmap %s: %s, want exit 2", strings.Join(args, " "), res)
-		}
-	}
-	// The bounds are named.
-	if res := run(t, "", "collect", "--queue", "1000000000"); !strings.Contains(res.stderr, "1 to 65536") {
-		t.Errorf("collect --queue 1000000000: %s", res)
-	}
-	// A port that cannot be bound: an operational failure.
-	if res := run(t, "", "collect", "--listen", "192.0.2.1:2055"); res.code != 3 {
-		t.Errorf("collect on an address not ours: %s, want exit 3", res)
-	}
-}
-
 // TestCollectSampling has softflowd export NetFlow v5 to "sovmap collect":
 // sampling 1 packet in 4 and saying so in the header, then unsampled to a
 // collector told --sampling-rate 10. The windows must hold the counts

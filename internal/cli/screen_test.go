@@ -12,43 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/sovmap/sovmap/internal/cli"
 )
 
 const screenTestdata = "../screen/testdata/"
-
-func TestScreenCSV(t *testing.T) {
-	t.Parallel()
-	code, out, stderr := polRun(t, "", "screen", screenTestdata+"vendors.csv")
-	if code != 1 {
-		t.Errorf("screen vendors.csv: exit %d, want 1 (hits)", code)
-	}
-	if stderr != "sovmap: screen: 13 names screened: 4 hits, 2 near misses\n" {
-		t.Errorf("stderr %q", stderr)
-	}
-	for _, w := range []string{
-		screenTestdata + "vendors.csv:3 Manufacturer \"Hangzhou Hikvision Digital Technology Co., Ltd.\"\n  HIT Hangzhou Hikvision Digital Technology Company (exact, score 1.00)\n",
-		"    FCC Covered List since 2021-03-12: Hangzhou Hikvision Digital Technology Company\n         https://docs.fcc.gov/public/attachments/DA-21-309A1.pdf\n",
-		"    NDAA section 889 since 2018-08-13: Hangzhou Hikvision Digital Technology Company\n",
-		screenTestdata + "vendors.csv:6 Vendor Name \"Lorex Technology Inc.\"\n  near miss Dahua Technology Company (exact, score 1.00)\n    why: the name is Lorex Technology Inc., a former subsidiary of Dahua Technology Company until 2022-11-24",
-		screenTestdata + "vendors.csv:8 Manufacturer \"Hytera Communications Corporation Limited\"\n  HIT Hytera Communications Corporation",
-	} {
-		if !strings.Contains(out, w) {
-			t.Errorf("screen output lacks\n%s\n---\n%s", w, out)
-		}
-	}
-	if strings.Contains(out, "Cisco") || strings.Contains(out, "Zeta") {
-		t.Errorf("clear names printed without --all:\n%s", out)
-	}
-	code, out, _ = polRun(t, "", "screen", "--all", "--fail-on", "none", screenTestdata+"vendors.csv")
-	if code != 0 || !strings.Contains(out, "\"Zeta Technologies\"\n  clear\n") {
-		t.Errorf("--all --fail-on none: exit %d\n%s", code, out)
-	}
-	code, _, _ = polRun(t, "", "screen", "--fail-on", "near-miss", "--column", "Vendor Name", screenTestdata+"vendors.csv")
-	if code != 1 {
-		t.Errorf("--fail-on near-miss: exit %d, want 1", code)
-	}
-}
 
 func TestScreenJSON(t *testing.T) {
 	t.Parallel()
@@ -71,30 +39,30 @@ func TestScreenJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
 		t.Fatal(err)
 	}
-	m := rec.Matches[0]
-	if rec.Path != "components[0].manufacturer.name" || rec.Name != "EZVIZ Inc." || rec.Context != "IPC firmware@5.7.3" ||
-		m.Entity != "hikvision" || m.Relation != "subsidiary" || m.Status != "hit" || m.Score != 1 ||
-		!strings.HasPrefix(m.Source, "https://") || len(m.Listings) != 2 || m.Listings[0].Since != "2021-03-12" {
-		t.Errorf("SBOM line: %+v", rec)
+	// The fields this test pins; the source is any https URL.
+	type match struct {
+		Entity, Relation, Status string
+		Score                    float64
+		HTTPSSource              bool
+		Since                    []string
 	}
-}
-
-func TestScreenStdinAndErrors(t *testing.T) {
-	t.Parallel()
-	code, out, _ := polRun(t, "Supplier\n华为技术有限公司\nАО «Лаборатория Касперского»\n", "screen", "-")
-	if code != 1 || !strings.Contains(out, "stdin:2 Supplier \"华为技术有限公司\"\n  HIT Huawei Technologies Company") || !strings.Contains(out, "HIT AO Kaspersky Lab") {
-		t.Errorf("stdin: exit %d\n%s", code, out)
+	type line struct {
+		Path, Name, Context string
+		Matches             []match
 	}
-	code, _, stderr := polRun(t, "a,b\n1,2\n", "screen", "-")
-	if code != 1 || !strings.Contains(stderr, "cannot tell which column holds the names") {
-		t.Errorf("ambiguous CSV: exit %d, stderr %q", code, stderr)
+	got := line{Path: rec.Path, Name: rec.Name, Context: rec.Context}
+	for _, m := range rec.Matches {
+		gm := match{m.Entity, m.Relation, m.Status, m.Score, strings.HasPrefix(m.Source, "https://"), nil}
+		for _, l := range m.Listings {
+			gm.Since = append(gm.Since, l.Since)
+		}
+		got.Matches = append(got.Matches, gm)
 	}
-	code, _, stderr = polRun(t, `{"bomFormat":"SPDX"}`, "screen", "-")
-	if code != 1 || !strings.Contains(stderr, `bomFormat is "SPDX"`) {
-		t.Errorf("SPDX: exit %d, stderr %q", code, stderr)
-	}
-	if code, _, _ := polRun(t, "", "screen", "/nonexistent.csv"); code != 3 {
-		t.Errorf("missing file: exit %d, want 3", code)
+	want := line{"components[0].manufacturer.name", "EZVIZ Inc.", "IPC firmware@5.7.3", []match{
+		{"hikvision", "subsidiary", "hit", 1, true, []string{"2021-03-12", "2018-08-13"}},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("screen --json sbom.cdx.json: line 2 mismatch (-want +got):\n%s", diff)
 	}
 }
 
