@@ -2,9 +2,48 @@ package policy
 
 import (
 	"bytes"
+	"os"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
+
+// sarifSchema is the official SARIF 2.1.0 schema (testdata/README.md),
+// compiled with format assertions on.
+var sarifSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	f, err := os.Open("testdata/sarif-schema-2.1.0.json")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		return nil, err
+	}
+	const url = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(url)
+})
+
+// validateSARIF validates a SARIF log against the official schema.
+func validateSARIF(t *testing.T, b []byte) error {
+	t.Helper()
+	sch, err := sarifSchema()
+	if err != nil {
+		t.Fatalf("SARIF schema: %v", err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	return sch.Validate(v)
+}
 
 func TestWriteSARIF(t *testing.T) {
 	t.Parallel()
@@ -16,11 +55,11 @@ func TestWriteSARIF(t *testing.T) {
 	}
 	located = append(located, Located{Finding: set.Evaluate(KindIP, rec)[0], Kind: KindIP, Subject: "47.88.1.1"})
 	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, Tool{Name: "sovmap", Version: "test"}, set.Rules(), located); err != nil {
+	if err := WriteSARIF(&buf, Tool{Name: "sovmap", Version: "test", InformationURI: "https://github.com/sovmap/sovmap"}, set.Rules(), located); err != nil {
 		t.Fatal(err)
 	}
-	if err := ValidateSARIF(buf.Bytes()); err != nil {
-		t.Errorf("ValidateSARIF: %v\n%s", err, buf.String())
+	if err := validateSARIF(t, buf.Bytes()); err != nil {
+		t.Errorf("SARIF log is not valid SARIF 2.1.0: %v\n%s", err, buf.String())
 	}
 	for _, want := range []string{`"uri": "dir/records%201.ndjson"`, `"startLine": 3`, `"security-severity": "8.0"`, `"name": "UsIctsControl"`, `"level": "error"`, `"fullyQualifiedName": "ip:47.88.1.1"`} {
 		if !strings.Contains(buf.String(), want) {
@@ -32,24 +71,34 @@ func TestWriteSARIF(t *testing.T) {
 	if err := WriteSARIF(&buf, Tool{Name: "sovmap"}, set.Rules(), nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := ValidateSARIF(buf.Bytes()); err != nil || !strings.Contains(buf.String(), `"results": []`) {
+	if err := validateSARIF(t, buf.Bytes()); err != nil || !strings.Contains(buf.String(), `"results": []`) {
 		t.Errorf("empty SARIF: %v\n%s", err, buf.String())
 	}
 	// A finding of a rule the set does not hold is an error.
 	if err := WriteSARIF(&buf, Tool{Name: "sovmap"}, nil, located); err == nil {
 		t.Errorf("WriteSARIF(unknown rule) = nil error")
 	}
-	// The validator catches what it should.
+}
+
+// TestSARIFSchema checks that the schema the tests validate against
+// rejects what SARIF 2.1.0 forbids, so that a valid log means something.
+func TestSARIFSchema(t *testing.T) {
+	t.Parallel()
+	const ok = `{"version":"2.1.0","$schema":"https://json.schemastore.org/sarif-2.1.0.json","runs":[{"tool":{"driver":{"name":"x","rules":[{"id":"a"}]}},"results":[{"ruleId":"a","ruleIndex":0,"level":"error","message":{"text":"m"},"locations":[{"logicalLocations":[{"name":"n"}]}]}]}]}`
+	if err := validateSARIF(t, []byte(ok)); err != nil {
+		t.Fatalf("a minimal valid log: %v", err)
+	}
 	for _, bad := range []string{
-		`{"version":"2.0.0","$schema":"sarif-2.1.0","runs":[]}`,
-		`{"version":"2.1.0","$schema":"x","runs":[]}`,
-		`{"version":"2.1.0","$schema":"sarif-2.1.0","runs":[{"tool":{"driver":{"rules":[]}},"results":[]}]}`,
-		`{"version":"2.1.0","$schema":"sarif-2.1.0","runs":[{"tool":{"driver":{"name":"x","rules":[{"id":"a"}]}},"results":[{"ruleId":"a","ruleIndex":0,"level":"error","message":{"text":"m"}}]}]}`,
-		`{"version":"2.1.0","$schema":"sarif-2.1.0","runs":[{"tool":{"driver":{"name":"x","rules":[{"id":"a"}]}},"results":[{"ruleId":"b","ruleIndex":0,"level":"error","message":{"text":"m"},"locations":[{"logicalLocations":[{"name":"n"}]}]}]}]}`,
-		`{"version":"2.1.0","$schema":"sarif-2.1.0","runs":[{"tool":{"driver":{"name":"x","rules":[{"id":"a"}]}},"results":[{"ruleId":"a","ruleIndex":0,"level":"fatal","message":{"text":"m"},"locations":[{"logicalLocations":[{"name":"n"}]}]}]}]}`,
+		strings.Replace(ok, `"2.1.0"`, `"2.0.0"`, 1),                                             // version
+		strings.Replace(ok, `"https://json.schemastore.org/sarif-2.1.0.json"`, `"not a uri"`, 1), // $schema format
+		strings.Replace(ok, `"name":"x",`, ``, 1),                                                // tool.driver.name required
+		strings.Replace(ok, `"level":"error"`, `"level":"fatal"`, 1),                             // level enumeration
+		strings.Replace(ok, `"message":{"text":"m"}`, `"message":{}`, 1),                         // message needs text or id
+		strings.Replace(ok, `"ruleIndex":0`, `"ruleIndex":-2`, 1),                                // ruleIndex ≥ -1
+		strings.Replace(ok, `"runs":[`, `"extra":1,"runs":[`, 1),                                 // no additional properties
 	} {
-		if ValidateSARIF([]byte(bad)) == nil {
-			t.Errorf("ValidateSARIF(%s) = nil", bad)
+		if validateSARIF(t, []byte(bad)) == nil {
+			t.Errorf("the schema accepts %s", bad)
 		}
 	}
 }
