@@ -23,7 +23,7 @@ import (
 var coverageFloors = map[string]float64{
 	"CN": 97.5,
 	"RU": 61.0,
-	"IR": 71.0,
+	"IR": 95.4,
 }
 
 // coverageTop is the number of uncovered AS holders logged per country;
