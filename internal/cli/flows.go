@@ -422,7 +422,7 @@ func writeSummary(w io.Writer, s *flowagg.Summary, defaultLocal bool) {
 		fmt.Fprintf(w, "                %s remote addresses folded into their groups past --max-remotes %s:\n", render.Comma(f.Remotes), render.Comma(f.MaxRemotes))
 		fmt.Fprintf(w, "                totals and groups exact, the remote-ip rows without them\n")
 	}
-	fmt.Fprintf(w, "unattributed    %s of the remote %s (control unknown)\n", percent(s.UnattributedShare), s.ShareOf)
+	fmt.Fprintf(w, "unattributed    %s of the remote %s (control unknown)\n", render.Percent(100*s.UnattributedShare), s.ShareOf)
 	fmt.Fprintf(w, "internal        %s, %s flows (both ends local)\n", render.Bytes(s.Internal.Bytes), render.Comma(s.Internal.Flows))
 	fmt.Fprintf(w, "transit         %s, %s flows (neither end local)\n", render.Bytes(s.Transit.Bytes), render.Comma(s.Transit.Flows))
 	for _, g := range s.Groups {
@@ -467,7 +467,7 @@ func writeGroup(w io.Writer, g *flowagg.Group) {
 		if about != "" {
 			about = "  " + about
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", key, percent(r.Share), render.Bytes(r.BytesOut), render.Bytes(r.BytesIn),
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", key, render.Percent(100*r.Share), render.Bytes(r.BytesOut), render.Bytes(r.BytesIn),
 			render.Comma(r.Packets), render.Comma(r.Flows), remotes, about)
 	}
 	for i := range g.Rows {
@@ -537,8 +537,4 @@ func writeInput(w io.Writer, a *flowlog.Accounting) {
 	}
 	reasons("skipped", a.Skips)
 	reasons("ignored", a.Ignores)
-}
-
-func percent(f float64) string {
-	return strconv.FormatFloat(100*f, 'f', 1, 64) + "%"
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -691,5 +690,5 @@ func scanPct(n, of int) string {
 	if of == 0 {
 		return "-"
 	}
-	return strconv.FormatFloat(100*float64(n)/float64(of), 'f', 1, 64) + "%"
+	return render.Percent(100 * float64(n) / float64(of))
 }

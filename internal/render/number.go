@@ -59,3 +59,8 @@ func size(n, unit uint64, units []string) string {
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
 }
+
+// Percent formats p, a percentage, with one decimal: 12.345 is "12.3%".
+func Percent(p float64) string {
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}

@@ -26,7 +26,8 @@
 //
 // [Comma] writes counts with thousands separators (12,345). [Bytes] writes
 // decimal sizes (1.5 kB, as for traffic) and [IBytes] binary ones (1.5 KiB,
-// as for files), after go-humanize's functions of the same names.
+// as for files), after go-humanize's functions of the same names. [Percent]
+// writes shares with one decimal (12.3%).
 package render
 
 import (

@@ -194,6 +194,26 @@ func TestBytes(t *testing.T) {
 	}
 }
 
+func TestPercent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{0, "0.0%"},
+		{12.345, "12.3%"},
+		{99.96, "100.0%"},
+		{100, "100.0%"},
+		{0.04, "0.0%"},
+		{-5, "-5.0%"},
+	}
+	for _, test := range tests {
+		if got := Percent(test.in); got != test.want {
+			t.Errorf("Percent(%v) = %q, want %q", test.in, got, test.want)
+		}
+	}
+}
+
 func TestCountWriter(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
