@@ -21,7 +21,6 @@ import (
 	"math"
 	"math/bits"
 	"net/netip"
-	"sort"
 )
 
 // l1Bits is the number of leading address bits that index the first level
@@ -153,7 +152,7 @@ func NewV6(starts []U128, vals []uint32) (*V6, error) {
 		return nil, errors.New("ipindex: need equal, non-empty starts and values")
 	}
 	if starts[0] != (U128{}) {
-		return nil, errors.New("ipindex: first IPv6 segment must start at ::")
+		return nil, errors.New("ipindex: first IPv6 segment must start at the address 0 (::)")
 	}
 	t := &V6{hi: make([]uint64, len(starts)), lo: make([]uint64, len(starts)), vals: vals, l1: make([]uint32, 1<<l1Bits+1)}
 	for i, s := range starts {
@@ -314,6 +313,3 @@ func len128(a U128) int {
 	}
 	return bits.Len64(a.Lo)
 }
-
-// SortU128 sorts numbers in increasing order.
-func SortU128(s []U128) { sort.Slice(s, func(i, j int) bool { return s[i].Less(s[j]) }) }
