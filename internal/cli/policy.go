@@ -19,6 +19,7 @@ import (
 	"github.com/sovmap/sovmap/internal/policy"
 	"github.com/sovmap/sovmap/internal/policy/policyrun"
 	"github.com/sovmap/sovmap/internal/policy/policytest"
+	"github.com/sovmap/sovmap/internal/render"
 	"github.com/sovmap/sovmap/internal/screen"
 )
 
@@ -378,15 +379,16 @@ func (ip *ipPolicy) findings(_ *attribution.Engine, a netip.Addr, buf []byte) ([
 	return ip.ip.Findings(a, buf)
 }
 
-// writeFindingRows writes findings in the text block of a record.
+// writeFindingRows writes findings in the text block of a record, by the
+// terminal rule of render: messages hold record fields.
 func writeFindingRows(w io.Writer, fs []policy.Finding) {
 	for i, f := range fs {
 		k := ""
 		if i == 0 {
 			k = "findings"
 		}
-		fmt.Fprintf(w, "  %-13s %s %s: %s\n", k, strings.ToUpper(f.Severity.String()), f.Rule, f.Message)
-		fmt.Fprintf(w, "  %-13s   source: %s (%s) %s\n", "", f.Source.Title, f.Source.Date, f.Source.URL)
+		render.Fprintf(w, "  %-13s %s %s: %s\n", k, strings.ToUpper(f.Severity.String()), f.Rule, f.Message)
+		render.Fprintf(w, "  %-13s   source: %s (%s) %s\n", "", f.Source.Title, f.Source.Date, f.Source.URL)
 	}
 }
 
@@ -737,7 +739,7 @@ func (o *checkOutput) emit(file string, line int, c policyrun.Checked) error {
 			where = fmt.Sprintf("%s:%d", file, line)
 		}
 		for _, f := range c.Findings {
-			fmt.Fprintf(o.w, "%s: %s %s %s: %s\n", where, strings.ToUpper(f.Severity.String()), f.Rule, subject, f.Message)
+			render.Fprintf(o.w, "%s: %s %s %s: %s\n", where, strings.ToUpper(f.Severity.String()), f.Rule, subject, f.Message)
 		}
 	}
 	return nil

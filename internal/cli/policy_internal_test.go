@@ -9,6 +9,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -263,5 +265,31 @@ func TestPolicyRunLimits(t *testing.T) {
 		!strings.Contains(stderr.String(), "sovmap: scan: 2 more rule evaluations stopped by a limit not shown\n") ||
 		!strings.HasSuffix(stderr.String(), "sovmap: scan: 12 rule evaluations stopped by a limit (docs/policy.md, Limits): such a rule counts as not broken by its record\n") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+// TestPolicyCheckTerminal checks that the text output of policy check
+// prints record fields by the terminal rule (package render): a control
+// character in a domain is escaped, never written.
+func TestPolicyCheckTerminal(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "t.yaml")
+	if err := os.WriteFile(path, []byte(`rules:
+  - id: t/layer
+    title: A layer
+    severity: info
+    applies_to: [scan-layer]
+    expr: "true"
+    message: ${r.domain}
+    source: {title: T, url: "https://example.org/t", date: 2024-01-02}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	in := `{"domain":"a\u001b[2J.example","layer":"dns"}`
+	code := Run(context.Background(), []string{"policy", "check", "--policy", path, "-"}, strings.NewReader(in), &stdout, &stderr)
+	want := `stdin:1: INFO t/layer "a\x1b[2J.example dns": "a\x1b[2J.example"` + "\n"
+	if code != 0 || stdout.String() != want {
+		t.Errorf("exit %d, stdout %q, want %q", code, stdout.String(), want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sovmap/sovmap/internal/policy"
 	"github.com/sovmap/sovmap/internal/policy/policyrun"
+	"github.com/sovmap/sovmap/internal/render"
 )
 
 // recordPolicy applies --policy to the records that scan and flows write:
@@ -48,7 +49,7 @@ func (rp *recordPolicy) finish(e *env, w *bufio.Writer, cmd, name string) error 
 			continue
 		}
 		for _, f := range pop.Findings {
-			fmt.Fprintf(w, "population %s: %s %s: %s\n", pop.Name, f.Severity, f.Rule, f.Message)
+			render.Fprintf(w, "population %s: %s %s: %s\n", pop.Name, f.Severity, f.Rule, f.Message)
 		}
 	}
 	if rp.sarif {
