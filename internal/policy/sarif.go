@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 )
 
@@ -219,105 +218,4 @@ func fileURI(name string) string {
 		}
 	}
 	return b.String()
-}
-
-// ValidateSARIF checks a SARIF log against the required properties and
-// enumerations of the SARIF 2.1.0 schema that sovmap's logs use: version and
-// $schema; runs[].tool.driver.name and rules[].id; results[].message.text,
-// ruleId (known to the driver, with a matching ruleIndex), level (none, note,
-// warning, error) and locations, each with a physical location (an artifact
-// URI, a region with startLine ≥ 1) or logical locations with a name.
-func ValidateSARIF(b []byte) error {
-	var log map[string]any
-	if err := json.Unmarshal(b, &log); err != nil {
-		return err
-	}
-	if log["version"] != "2.1.0" {
-		return fmt.Errorf("version = %v, want 2.1.0", log["version"])
-	}
-	if s, _ := log["$schema"].(string); !strings.Contains(s, "sarif-2.1.0") {
-		return fmt.Errorf("$schema = %q", s)
-	}
-	runs, ok := log["runs"].([]any)
-	if !ok || len(runs) == 0 {
-		return fmt.Errorf("runs missing")
-	}
-	for ri, r := range runs {
-		run, _ := r.(map[string]any)
-		tool, _ := run["tool"].(map[string]any)
-		driver, _ := tool["driver"].(map[string]any)
-		if name, _ := driver["name"].(string); name == "" {
-			return fmt.Errorf("runs[%d].tool.driver.name missing", ri)
-		}
-		rules, ok := driver["rules"].([]any)
-		if !ok {
-			return fmt.Errorf("runs[%d].tool.driver.rules missing", ri)
-		}
-		var ids []string
-		for i, x := range rules {
-			rule, _ := x.(map[string]any)
-			id, _ := rule["id"].(string)
-			if id == "" {
-				return fmt.Errorf("rules[%d].id missing", i)
-			}
-			if sd, _ := rule["shortDescription"].(map[string]any); sd != nil {
-				if t, _ := sd["text"].(string); t == "" {
-					return fmt.Errorf("rules[%d].shortDescription.text missing", i)
-				}
-			}
-			ids = append(ids, id)
-		}
-		results, ok := run["results"].([]any)
-		if !ok {
-			return fmt.Errorf("runs[%d].results missing", ri)
-		}
-		for i, x := range results {
-			res, _ := x.(map[string]any)
-			msg, _ := res["message"].(map[string]any)
-			if t, _ := msg["text"].(string); t == "" {
-				return fmt.Errorf("results[%d].message.text missing", i)
-			}
-			id, _ := res["ruleId"].(string)
-			idx := slices.Index(ids, id)
-			if idx < 0 {
-				return fmt.Errorf("results[%d].ruleId %q not among the driver's rules", i, id)
-			}
-			if ri, ok := res["ruleIndex"].(float64); !ok || int(ri) != idx {
-				return fmt.Errorf("results[%d].ruleIndex = %v, want %d", i, res["ruleIndex"], idx)
-			}
-			if lvl, _ := res["level"].(string); !slices.Contains([]string{"none", "note", "warning", "error"}, lvl) {
-				return fmt.Errorf("results[%d].level = %v", i, res["level"])
-			}
-			locs, ok := res["locations"].([]any)
-			if !ok || len(locs) == 0 {
-				return fmt.Errorf("results[%d].locations missing", i)
-			}
-			for j, y := range locs {
-				loc, _ := y.(map[string]any)
-				phys, hasPhys := loc["physicalLocation"].(map[string]any)
-				logical, hasLogical := loc["logicalLocations"].([]any)
-				if !hasPhys && !hasLogical {
-					return fmt.Errorf("results[%d].locations[%d] has neither physical nor logical location", i, j)
-				}
-				if hasPhys {
-					al, _ := phys["artifactLocation"].(map[string]any)
-					if u, _ := al["uri"].(string); u == "" {
-						return fmt.Errorf("results[%d].locations[%d].physicalLocation.artifactLocation.uri missing", i, j)
-					}
-					if reg, ok := phys["region"].(map[string]any); ok {
-						if sl, _ := reg["startLine"].(float64); sl < 1 {
-							return fmt.Errorf("results[%d].locations[%d] region.startLine %v", i, j, reg["startLine"])
-						}
-					}
-				}
-				for _, z := range logical {
-					zm, _ := z.(map[string]any)
-					if n, _ := zm["name"].(string); n == "" {
-						return fmt.Errorf("results[%d].locations[%d].logicalLocations[].name missing", i, j)
-					}
-				}
-			}
-		}
-	}
-	return nil
 }
