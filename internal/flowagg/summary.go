@@ -216,12 +216,65 @@ func keyOf(dim string, rec *attribution.Record) (key, name string) {
 
 // Summarize attributes each remote address once with att and returns the
 // summary. The aggregator is not changed.
+//
+// It puts each remote in its class (the remotes whose records differ only
+// in IP and prefix), adds up the classes' traffic, then groups the classes
+// by each dimension.
 func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 	a.flush()
 	by := opt.By
 	if by == nil {
 		by = DefaultBy
 	}
+	s := a.summaryHead()
+	classes, classOf := a.classify(att)
+	var top *ipHeap // the remotes with the most traffic, when grouping by remote-ip
+	if slices.Contains(by, ByRemoteIP) {
+		top = &ipHeap{limit: opt.Top}
+	}
+	ipOther := a.addTallies(s, classes, classOf, top)
+	classes, folded := a.addFolds(s, classes)
+	if top != nil && folded.Remotes > 0 {
+		ipOther.Counters.Add(&folded.Counters)
+		ipOther.Remotes += folded.Remotes
+	}
+	dims := attributeDims(by)
+	groups := groupClasses(s, classes, dims)
+	s.ShareOf = "bytes"
+	if s.Remote.Bytes == 0 {
+		s.ShareOf = "flows"
+	}
+	s.UnattributedShare = s.share(&s.Unattributed)
+	for _, dim := range by {
+		var g Group
+		switch dim {
+		case ByRemoteIP:
+			g = Group{By: dim, Count: s.Remotes, Rows: top.sorted(func(i int32) (Counters, *attribution.Record) {
+				return a.tallies[i].counters(), &classes[classOf[i]].rec
+			})}
+			if ipOther.Remotes > 0 {
+				o := ipOther
+				g.Other = &o
+			}
+		case ByService:
+			g = a.serviceGroup(opt.Top)
+		default:
+			g = attributeGroup(dim, groups[slices.Index(dims, dim)], opt.Top)
+		}
+		for i := range g.Rows {
+			g.Rows[i].Share = s.share(&g.Rows[i].Counters)
+		}
+		if g.Other != nil {
+			g.Other.Share = s.share(&g.Other.Counters)
+		}
+		s.Groups = append(s.Groups, g)
+	}
+	return s
+}
+
+// summaryHead returns a summary with the aggregator's totals, times and
+// counts of remotes, and no groups yet.
+func (a *Aggregator) summaryHead() *Summary {
 	s := &Summary{
 		Local:    a.local.Prefixes(),
 		Internal: a.internal.totals(),
@@ -237,23 +290,14 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 	if a.last != 0 {
 		s.End = time.Unix(0, a.last).UTC()
 	}
-	var dims []string
-	for _, d := range by {
-		if d != ByRemoteIP && d != ByService {
-			dims = append(dims, d)
-		}
-	}
-	groups := make([]map[string]*attrs, len(dims))
-	for i := range groups {
-		groups[i] = make(map[string]*attrs)
-	}
-	wantIPs := slices.Contains(by, ByRemoteIP)
-	top := &ipHeap{limit: opt.Top}
-	var ipOther Row
-	// Put each remote in its class: the remotes whose records differ
-	// only in IP and prefix. Look-ups go in address order, which keeps
-	// the route table's lines in cache from one to the next; with a
-	// KeyedAttributor a record is made once per class, not per remote.
+	return s
+}
+
+// classify puts each remote in its class and returns the classes and the
+// class of each tally. Look-ups go in address order, which keeps the route
+// table's lines in cache from one to the next; with a KeyedAttributor a
+// record is made once per class, not per remote.
+func (a *Aggregator) classify(att Attributor) ([]class, []int32) {
 	keyed, _ := att.(KeyedAttributor)
 	var classes []class
 	byKey := make(map[int]int32)
@@ -284,22 +328,34 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		lastKey, lastClass = key, ci
 		classOf[i] = ci
 	})
-	// Add up the classes' traffic, in the tallies' order.
+	return classes, classOf
+}
+
+// addTallies adds up the remotes' traffic, in the tallies' order, to the
+// summary and their classes, and offers each remote to top when it is not
+// nil. It returns the traffic of the remotes that top left out.
+func (a *Aggregator) addTallies(s *Summary, classes []class, classOf []int32, top *ipHeap) (ipOther Row) {
 	for i := range a.tallies {
 		c := a.tallies[i].counters()
 		s.Remote.Add(&c)
 		cl := &classes[classOf[i]]
 		cl.c.Add(&c)
 		cl.remotes++
-		if wantIPs {
-			if dropped, ok := top.offer(ipItem{bytes: c.Bytes, flows: c.Flows, addr: a.addrs[i].Addr(), idx: int32(i)}); ok {
-				dc := a.tallies[dropped.idx].counters()
-				ipOther.Counters.Add(&dc)
-				ipOther.Remotes++
-			}
+		if top == nil {
+			continue
+		}
+		if dropped, ok := top.offer(ipItem{bytes: c.Bytes, flows: c.Flows, addr: a.addrs[i].Addr(), idx: int32(i)}); ok {
+			dc := a.tallies[dropped.idx].counters()
+			ipOther.Counters.Add(&dc)
+			ipOther.Remotes++
 		}
 	}
-	// The folded remotes: a class per fold, in the order of their keys.
+	return ipOther
+}
+
+// addFolds adds the folded remotes: a class per fold, in the order of their
+// keys. It returns the classes and the folds' traffic.
+func (a *Aggregator) addFolds(s *Summary, classes []class) ([]class, Row) {
 	var folded Row
 	for _, k := range slices.SortedFunc(maps.Keys(a.folds), compareFoldKeys) {
 		f := a.folds[k]
@@ -309,9 +365,27 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		folded.Counters.Add(&c)
 		folded.Remotes += f.remotes
 	}
-	if wantIPs && folded.Remotes > 0 {
-		ipOther.Counters.Add(&folded.Counters)
-		ipOther.Remotes += folded.Remotes
+	return classes, folded
+}
+
+// attributeDims returns the dimensions of by that group records by their
+// attribution: all but remote-ip and service.
+func attributeDims(by []string) []string {
+	var dims []string
+	for _, d := range by {
+		if d != ByRemoteIP && d != ByService {
+			dims = append(dims, d)
+		}
+	}
+	return dims
+}
+
+// groupClasses adds up the classes' traffic by each dimension of dims, and
+// the unattributed traffic into s.
+func groupClasses(s *Summary, classes []class, dims []string) []map[string]*attrs {
+	groups := make([]map[string]*attrs, len(dims))
+	for i := range groups {
+		groups[i] = make(map[string]*attrs)
 	}
 	for ci := range classes {
 		cl := &classes[ci]
@@ -330,56 +404,38 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 			g.row.Remotes += cl.remotes
 		}
 	}
-	s.ShareOf = "bytes"
-	total := s.Remote.Bytes
+	return groups
+}
+
+// share returns the share of c in the remote traffic, in bytes or flows as
+// ShareOf says.
+func (s *Summary) share(c *Counters) float64 {
+	v, total := c.Bytes, s.Remote.Bytes
+	if s.ShareOf == "flows" {
+		v, total = c.Flows, s.Remote.Flows
+	}
 	if total == 0 {
-		s.ShareOf, total = "flows", s.Remote.Flows
+		return 0
 	}
-	share := func(c *Counters) float64 {
-		if total == 0 {
-			return 0
-		}
-		v := c.Bytes
-		if s.ShareOf == "flows" {
-			v = c.Flows
-		}
-		return float64(v) / float64(total)
+	return float64(v) / float64(total)
+}
+
+// serviceGroup returns the group by service.
+func (a *Aggregator) serviceGroup(top int) Group {
+	rows := make([]Row, len(a.svc))
+	for i, k := range a.svcKeys {
+		rows[i] = Row{Key: serviceName(k), Counters: a.svc[i].counters()}
 	}
-	s.UnattributedShare = share(&s.Unattributed)
-	for _, dim := range by {
-		var g Group
-		switch dim {
-		case ByRemoteIP:
-			g = Group{By: dim, Count: s.Remotes, Rows: top.sorted(func(i int32) (Counters, *attribution.Record) {
-				return a.tallies[i].counters(), &classes[classOf[i]].rec
-			})}
-			if ipOther.Remotes > 0 {
-				o := ipOther
-				g.Other = &o
-			}
-		case ByService:
-			rows := make([]Row, len(a.svc))
-			for i, k := range a.svcKeys {
-				rows[i] = Row{Key: serviceName(k), Counters: a.svc[i].counters()}
-			}
-			g = topRows(dim, rows, opt.Top)
-		default:
-			m := groups[slices.Index(dims, dim)]
-			rows := make([]Row, 0, len(m))
-			for _, g := range m {
-				rows = append(rows, g.row)
-			}
-			g = topRows(dim, rows, opt.Top)
-		}
-		for i := range g.Rows {
-			g.Rows[i].Share = share(&g.Rows[i].Counters)
-		}
-		if g.Other != nil {
-			g.Other.Share = share(&g.Other.Counters)
-		}
-		s.Groups = append(s.Groups, g)
+	return topRows(ByService, rows, top)
+}
+
+// attributeGroup returns the group by an attribute dimension.
+func attributeGroup(dim string, m map[string]*attrs, top int) Group {
+	rows := make([]Row, 0, len(m))
+	for _, g := range m {
+		rows = append(rows, g.row)
 	}
-	return s
+	return topRows(dim, rows, top)
 }
 
 func compareFoldKeys(x, y foldKey) int {

@@ -41,94 +41,122 @@ func (r *Reader) ReadParallel(ctx context.Context, name string, n int, fn func(w
 		return err
 	}
 	defer f.Close()
+	pl, ok := r.planParts(f)
+	if !ok {
+		return seq()
+	}
+	cuts, err := cutPoints(f, pl.start, pl.size, n)
+	if err != nil {
+		return err
+	}
+	return r.readParts(ctx, f, name, pl, cuts, fn)
+}
+
+// A partsPlan says how a file is read in parts.
+type partsPlan struct {
+	format   string
+	preamble [][]byte // the lines before the first data line, which every part's parser reads first
+	start    int64    // the offset of the first data line
+	size     int64
+}
+
+// planParts decides whether f is read in parts: a large enough regular,
+// uncompressed Zeek log whose header (TSV) stays the same. It reports
+// false when f is to be read by Read.
+func (r *Reader) planParts(f *os.File) (partsPlan, bool) {
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
-		return seq()
+		return partsPlan{}, false
 	}
 	minSize := r.MinParallel
 	if minSize <= 0 {
 		minSize = DefaultMinParallel
 	}
-	size := st.Size()
-	if size < minSize {
-		return seq()
+	pl := partsPlan{size: st.Size()}
+	if pl.size < minSize {
+		return partsPlan{}, false
 	}
-	head := make([]byte, min(int64(headSize), size))
+	head := make([]byte, min(int64(headSize), pl.size))
 	if _, err := io.ReadFull(f, head); err != nil {
-		return seq()
+		return partsPlan{}, false
 	}
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-		return seq() // gzip
+		return partsPlan{}, false // gzip
 	}
-	format := r.Format
-	if format == "" {
-		format, _ = Detect(head)
+	pl.format = r.Format
+	if pl.format == "" {
+		pl.format, _ = Detect(head)
 	}
-	if format != ZeekTSV && format != ZeekJSON {
-		return seq()
+	switch pl.format {
+	case ZeekJSON:
+		return pl, true
+	case ZeekTSV:
+		return pl, r.tsvPreamble(f, head, &pl)
 	}
-	// The preamble: the lines before the first data line, which every
-	// part's parser reads first. Only Zeek TSV has one.
-	var preamble [][]byte
-	start := int64(0)
-	if format == ZeekTSV {
-		for start < int64(len(head)) && head[start] == '#' {
-			nl := bytes.IndexByte(head[start:], '\n')
-			if nl < 0 {
-				return seq() // a header longer than the head
-			}
-			line := head[start : start+int64(nl)]
-			preamble = append(preamble, bytes.TrimSuffix(line, []byte{'\r'}))
-			start += int64(nl) + 1
+	return partsPlan{}, false
+}
+
+// tsvPreamble finds the header lines of a Zeek TSV log, which every part's
+// parser reads first. It reports false when the log is to be read whole:
+// a header longer than the head, a header that changes after the data
+// begins, or a header line that the scanner would skip (binary, too long)
+// or that the parser refuses, which Read accounts for.
+func (r *Reader) tsvPreamble(f *os.File, head []byte, pl *partsPlan) bool {
+	for pl.start < int64(len(head)) && head[pl.start] == '#' {
+		nl := bytes.IndexByte(head[pl.start:], '\n')
+		if nl < 0 {
+			return false
 		}
-		if mid, err := laterHeader(f, start, size); err != nil || mid {
-			return seq()
+		line := head[pl.start : pl.start+int64(nl)]
+		pl.preamble = append(pl.preamble, bytes.TrimSuffix(line, []byte{'\r'}))
+		pl.start += int64(nl) + 1
+	}
+	if mid, err := laterHeader(f, pl.start, pl.size); err != nil || mid {
+		return false
+	}
+	probe, _ := NewParser(pl.format)
+	maxLine := r.MaxLine
+	if maxLine <= 0 {
+		maxLine = flowlog.DefaultMaxLine
+	}
+	for _, line := range pl.preamble {
+		var rec flowlog.Record
+		if bytes.IndexByte(line, 0) >= 0 || len(line) >= maxLine {
+			return false
 		}
-		// Header lines that the scanner would skip (binary, too long) or
-		// that the parser refuses are left to Read, which accounts for
-		// them.
-		probe, _ := NewParser(format)
-		maxLine := r.MaxLine
-		if maxLine <= 0 {
-			maxLine = flowlog.DefaultMaxLine
-		}
-		for _, line := range preamble {
-			var rec flowlog.Record
-			if bytes.IndexByte(line, 0) >= 0 || len(line) >= maxLine {
-				return seq()
-			}
-			if _, err := probe.Parse(line, &rec); err != nil {
-				return seq()
-			}
+		if _, err := probe.Parse(line, &rec); err != nil {
+			return false
 		}
 	}
-	cuts, err := cutPoints(f, start, size, n)
-	if err != nil {
-		return err
-	}
-	label := name
-	fs := r.Tally.File(label, format)
-	fs.Lines = int64(len(preamble))
+	return true
+}
+
+// readParts reads the parts between the cuts, each on its own goroutine,
+// and accounts for them in order in r.Tally. The first part to fail stops
+// the others.
+func (r *Reader) readParts(ctx context.Context, f *os.File, label string, pl partsPlan, cuts []int64, fn func(worker int, rec *flowlog.Record)) error {
+	fs := r.Tally.File(label, pl.format)
+	fs.Lines = int64(len(pl.preamble))
 	parts := make([]flowlog.Tally, len(cuts)-1)
 	errs := make([]error, len(cuts)-1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var progress func(int64)
 	if r.Progress != nil {
-		r.Progress(start)
+		r.Progress(pl.start)
 		progress = r.Progress
 	}
 	var wg sync.WaitGroup
 	for w := range len(cuts) - 1 {
 		wg.Go(func() {
-			errs[w] = r.readPart(ctx, f, format, preamble, cuts[w], cuts[w+1], &parts[w], progress, func(rec *flowlog.Record) { fn(w, rec) })
+			errs[w] = r.readPart(ctx, f, pl.format, pl.preamble, cuts[w], cuts[w+1], &parts[w], progress, func(rec *flowlog.Record) { fn(w, rec) })
 			if errs[w] != nil {
 				cancel()
 			}
 		})
 	}
 	wg.Wait()
-	base := int64(len(preamble))
+	base := int64(len(pl.preamble))
 	for w := range parts {
 		parts[w].Positions = r.Tally.Positions
 		r.Tally.AddFile(fs, &parts[w], base)
