@@ -368,34 +368,80 @@ func (r *Reader) directive(line int) error {
 // record decodes the entry in r.toks. Skip is true for a record of a type
 // the reader does not decode.
 func (r *Reader) record(line int, blank bool) (rec Record, skip bool, err error) {
-	fail := func(format string, args ...any) (Record, bool, error) {
-		return Record{}, false, &ParseError{line, fmt.Sprintf(format, args...)}
+	rec, rdata, msg := r.recordHead(line, blank)
+	if msg != "" {
+		return Record{}, false, &ParseError{line, msg}
 	}
-	toks := r.toks
+	want := dataFields(rec.Type)
+	if want == 0 {
+		r.skipped[rec.Type]++
+		return Record{}, true, nil
+	}
+	if msg := r.recordData(&rec, rdata, want); msg != "" {
+		return Record{}, false, &ParseError{line, msg}
+	}
+	return rec, false, nil
+}
+
+// recordHead decodes the owner, TTL, class and type of the entry in r.toks,
+// which carry over to the next entries even from a skipped record, and
+// returns the data fields. The message says what is wrong, "" if nothing.
+func (r *Reader) recordHead(line int, blank bool) (rec Record, rdata []token, msg string) {
 	rec.Line = line
+	toks, msg := r.owner(&rec, blank)
+	if msg != "" {
+		return rec, nil, msg
+	}
+	toks, hasTTL, hasClass, msg := ttlAndClass(&rec, toks)
+	if msg != "" {
+		return rec, nil, msg
+	}
+	if len(toks) == 0 {
+		return rec, nil, "missing record type"
+	}
+	if toks[0].quoted {
+		return rec, nil, "record type is a quoted string"
+	}
+	typ := strings.ToUpper(toks[0].text)
+	if _, known := dns.StringToType[typ]; !known && !isGenericType(typ) {
+		return rec, nil, fmt.Sprintf("unknown record type %q", toks[0].text)
+	}
+	rec.Type = typ
+	r.carryOver(&rec, hasTTL, hasClass)
+	return rec, toks[1:], ""
+}
+
+// owner sets the owner name of the entry in r.toks, the previous record's
+// when the line starts blank, and returns the tokens after it.
+func (r *Reader) owner(rec *Record, blank bool) ([]token, string) {
+	toks := r.toks
 	if blank {
 		if r.prevName == "" {
-			return fail("no owner name, and no earlier record to take it from")
+			return nil, "no owner name, and no earlier record to take it from"
 		}
 		rec.Name = r.prevName
-	} else {
-		if toks[0].quoted {
-			return fail("owner name is a quoted string")
-		}
-		n, err := r.name(toks[0].text)
-		if err != nil {
-			return fail("owner: %s", err)
-		}
-		rec.Name = n
-		toks = toks[1:]
+		return toks, ""
 	}
-	hasTTL, hasClass := false, false
+	if toks[0].quoted {
+		return nil, "owner name is a quoted string"
+	}
+	n, err := r.name(toks[0].text)
+	if err != nil {
+		return nil, "owner: " + err.Error()
+	}
+	rec.Name = n
+	return toks[1:], ""
+}
+
+// ttlAndClass sets the TTL and class that the tokens start with, in either
+// order, and returns the tokens after them and which of the two were given.
+func ttlAndClass(rec *Record, toks []token) (rest []token, hasTTL, hasClass bool, msg string) {
 	for len(toks) > 0 && !toks[0].quoted {
 		t := toks[0].text
 		if !hasTTL && t != "" && t[0] >= '0' && t[0] <= '9' {
 			ttl, ok := parseTTL(t)
 			if !ok {
-				return fail("bad TTL %q", t)
+				return nil, false, false, fmt.Sprintf("bad TTL %q", t)
 			}
 			rec.TTL, hasTTL = ttl, true
 			toks = toks[1:]
@@ -410,20 +456,13 @@ func (r *Reader) record(line int, blank bool) (rec Record, skip bool, err error)
 		}
 		break
 	}
-	if len(toks) == 0 {
-		return fail("missing record type")
-	}
-	if toks[0].quoted {
-		return fail("record type is a quoted string")
-	}
-	typ := strings.ToUpper(toks[0].text)
-	if _, known := dns.StringToType[typ]; !known && !isGenericType(typ) {
-		return fail("unknown record type %q", toks[0].text)
-	}
-	rec.Type = typ
-	rdata := toks[1:]
+	return toks, hasTTL, hasClass, ""
+}
 
-	// The owner, class and TTL carry over even from skipped records.
+// carryOver gives a record the class and TTL it does not state (the
+// previous record's class; the $TTL, else the last TTL stated, else
+// DefaultTTL) and keeps its owner, class and TTL for the next records.
+func (r *Reader) carryOver(rec *Record, hasTTL, hasClass bool) {
 	r.prevName = rec.Name
 	if !hasClass {
 		rec.Class = r.prevClass
@@ -434,6 +473,7 @@ func (r *Reader) record(line int, blank bool) (rec Record, skip bool, err error)
 	r.prevClass = rec.Class
 	switch {
 	case hasTTL:
+		r.lastTTL, r.hasTTL = rec.TTL, true
 	case r.hasDefTTL:
 		rec.TTL = r.defTTL
 	case r.hasTTL:
@@ -441,75 +481,85 @@ func (r *Reader) record(line int, blank bool) (rec Record, skip bool, err error)
 	default:
 		rec.TTL = DefaultTTL
 	}
-	if hasTTL {
-		r.lastTTL, r.hasTTL = rec.TTL, true
-	}
+}
 
-	want := dataFields(typ)
-	if want == 0 {
-		r.skipped[typ]++
-		return Record{}, true, nil
+// recordData decodes the want data fields of a record of a type the reader
+// decodes. The message says what is wrong, "" if nothing.
+func (r *Reader) recordData(rec *Record, rdata []token, want int) string {
+	typ := rec.Type
+	if len(rdata) < want {
+		return fmt.Sprintf("%s record: want %d data fields, have %d", typ, want, len(rdata))
 	}
-	if len(rdata) != want {
-		if len(rdata) < want {
-			return fail("%s record: want %d data fields, have %d", typ, want, len(rdata))
-		}
-		return fail("%s record: too many data fields (%d, want %d)", typ, len(rdata), want)
+	if len(rdata) > want {
+		return fmt.Sprintf("%s record: too many data fields (%d, want %d)", typ, len(rdata), want)
 	}
 	for _, t := range rdata {
 		if t.quoted {
-			return fail("%s record: unexpected quoted string", typ)
+			return typ + " record: unexpected quoted string"
 		}
 	}
 	switch typ {
 	case "A", "AAAA":
 		a, err := netip.ParseAddr(rdata[0].text)
 		if err != nil || a.Zone() != "" || (typ == "A") != a.Is4() {
-			return fail("%s record: bad address %q", typ, rdata[0].text)
+			return fmt.Sprintf("%s record: bad address %q", typ, rdata[0].text)
 		}
 		rec.Addr = a
 	case "NS", "CNAME":
 		n, err := r.name(rdata[0].text)
 		if err != nil {
-			return fail("%s record: %s", typ, err)
+			return typ + " record: " + err.Error()
 		}
 		rec.Target = n
 	case "MX":
-		p, err := strconv.ParseUint(rdata[0].text, 10, 16)
-		if err != nil {
-			return fail("MX record: bad preference %q", rdata[0].text)
-		}
-		rec.Preference = uint16(p)
-		n, err := r.name(rdata[1].text)
-		if err != nil {
-			return fail("MX record: %s", err)
-		}
-		rec.Target = n
+		return r.mx(rec, rdata)
 	case "SOA":
-		mname, err := r.name(rdata[0].text)
-		if err != nil {
-			return fail("SOA record: primary server: %s", err)
-		}
-		rname, err := r.name(rdata[1].text)
-		if err != nil {
-			return fail("SOA record: mailbox: %s", err)
-		}
-		soa := &SOA{Mbox: rname}
-		serial, err := strconv.ParseUint(rdata[2].text, 10, 32)
-		if err != nil {
-			return fail("SOA record: bad serial %q", rdata[2].text)
-		}
-		soa.Serial = uint32(serial)
-		for i, dst := range []*uint32{&soa.Refresh, &soa.Retry, &soa.Expire, &soa.Minimum} {
-			v, ok := parseTTL(rdata[3+i].text)
-			if !ok {
-				return fail("SOA record: bad time value %q", rdata[3+i].text)
-			}
-			*dst = v
-		}
-		rec.Target, rec.SOA = mname, soa
+		return r.soa(rec, rdata)
 	}
-	return rec, false, nil
+	return ""
+}
+
+// mx decodes the data of an MX record: preference and exchange.
+func (r *Reader) mx(rec *Record, rdata []token) string {
+	p, err := strconv.ParseUint(rdata[0].text, 10, 16)
+	if err != nil {
+		return fmt.Sprintf("MX record: bad preference %q", rdata[0].text)
+	}
+	rec.Preference = uint16(p)
+	n, err := r.name(rdata[1].text)
+	if err != nil {
+		return "MX record: " + err.Error()
+	}
+	rec.Target = n
+	return ""
+}
+
+// soa decodes the data of an SOA record: primary server, mailbox, serial
+// and the four time values.
+func (r *Reader) soa(rec *Record, rdata []token) string {
+	mname, err := r.name(rdata[0].text)
+	if err != nil {
+		return "SOA record: primary server: " + err.Error()
+	}
+	rname, err := r.name(rdata[1].text)
+	if err != nil {
+		return "SOA record: mailbox: " + err.Error()
+	}
+	soa := &SOA{Mbox: rname}
+	serial, err := strconv.ParseUint(rdata[2].text, 10, 32)
+	if err != nil {
+		return fmt.Sprintf("SOA record: bad serial %q", rdata[2].text)
+	}
+	soa.Serial = uint32(serial)
+	for i, dst := range []*uint32{&soa.Refresh, &soa.Retry, &soa.Expire, &soa.Minimum} {
+		v, ok := parseTTL(rdata[3+i].text)
+		if !ok {
+			return fmt.Sprintf("SOA record: bad time value %q", rdata[3+i].text)
+		}
+		*dst = v
+	}
+	rec.Target, rec.SOA = mname, soa
+	return ""
 }
 
 // name makes a name of the zone file absolute against the current origin.
