@@ -176,7 +176,7 @@ func (s *sizer) EstimateCallCost(function, overloadID string, target *cost.AstNo
 			u := cost.UnknownSizeEstimate()
 			rec = &u
 		}
-		est := &cost.CallEstimate{CostEstimate: cost.CostEstimate{Min: 1, Max: max(1, rec.Max)}}
+		est := &cost.CallEstimate{CostEstimate: cost.Estimate{Min: 1, Max: max(1, rec.Max)}}
 		if overloadID != "unattributed_dyn" {
 			elem := *rec
 			est.ResultSize = &cost.SizeEstimate{Min: 0, Max: rec.Max, Elem: &elem}
@@ -194,10 +194,10 @@ func (s *sizer) EstimateCallCost(function, overloadID string, target *cost.AstNo
 		return &cost.CallEstimate{CostEstimate: cost.FixedCostEstimate(1), ResultSize: &cost.SizeEstimate{Min: 0, Max: n, Elem: &elem}}
 	case "chain_string":
 		elem := envSize
-		return &cost.CallEstimate{CostEstimate: cost.CostEstimate{Min: 1, Max: envSize.Max}, ResultSize: &cost.SizeEstimate{Min: 1, Max: envSize.Max, Elem: &elem}}
+		return &cost.CallEstimate{CostEstimate: cost.Estimate{Min: 1, Max: envSize.Max}, ResultSize: &cost.SizeEstimate{Min: 1, Max: envSize.Max, Elem: &elem}}
 	case "listing_string_string":
 		key, elem := cost.SizeEstimate{Min: 0, Max: 8}, envSize
-		return &cost.CallEstimate{CostEstimate: cost.CostEstimate{Min: 1, Max: envSize.Max}, ResultSize: &cost.SizeEstimate{Min: 0, Max: 7, Key: &key, Elem: &elem}}
+		return &cost.CallEstimate{CostEstimate: cost.Estimate{Min: 1, Max: envSize.Max}, ResultSize: &cost.SizeEstimate{Min: 0, Max: 7, Key: &key, Elem: &elem}}
 	}
 	return nil
 }
