@@ -186,16 +186,3 @@ func isASCII(s string) bool {
 	}
 	return true
 }
-
-// Unicode returns the Unicode form of a normalised name, for display. It
-// returns name unchanged when a label cannot be decoded.
-func Unicode(name string) string {
-	if !strings.Contains(name, "xn--") {
-		return name
-	}
-	u, err := punycode.ToUnicode(name)
-	if err != nil {
-		return name
-	}
-	return u
-}

@@ -79,20 +79,6 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
-func TestUnicode(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"xn--bcher-kva.de", "bücher.de"},
-		{"example.com", "example.com"},
-		{"xn--zz.de", "xn--zz.de"},
-	}
-	for _, test := range tests {
-		if got := dnsname.Unicode(test.in); got != test.want {
-			t.Errorf("Unicode(%q) = %q, want %q", test.in, got, test.want)
-		}
-	}
-}
-
 // FuzzNormalize checks that Normalize never panics, that what it accepts is
 // a valid lower-case ASCII name, and that its result is a fixed point.
 func FuzzNormalize(f *testing.F) {

@@ -141,15 +141,6 @@ func (s *Server) Add(zone string) error {
 	return nil
 }
 
-// AddRR adds records.
-func (s *Server) AddRR(rrs ...dns.RR) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, rr := range rrs {
-		s.addLocked(rr)
-	}
-}
-
 func (s *Server) addLocked(rr dns.RR) {
 	h := rr.Header()
 	name := strings.ToLower(h.Name)

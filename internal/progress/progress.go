@@ -73,9 +73,6 @@ func (b *Bar) Add(n int64) { b.done.Add(n) }
 // AddError counts one failed item (it is also counted as done by Add).
 func (b *Bar) AddError() { b.errs.Add(1) }
 
-// Done returns the number of items done.
-func (b *Bar) Done() int64 { return b.done.Load() }
-
 // Finish stops drawing and clears the line.
 func (b *Bar) Finish() {
 	if !b.active {
