@@ -170,3 +170,58 @@ func walkIPv4(t *testing.T, tb *snapshot.Table) map[int]*routeCount {
 	}
 	return out
 }
+
+// TestCoverageSpotChecks pins the control chain of some of the networks
+// added to raise the coverage above: the provider an origin AS gives, the
+// ultimate parent, its country and whether it is state-owned.
+func TestCoverageSpotChecks(t *testing.T) {
+	cat, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		asn             uint32
+		provider, top   string
+		country         string
+		stateOwnedOwner bool
+	}{
+		{32934, "meta", "meta-platforms", "US", false},
+		{714, "apple", "apple", "US", false},
+		{2906, "netflix", "netflix", "US", false},
+		{14413, "linkedin", "microsoft", "US", false},
+		{4538, "cernet", "prc-moe", "CN", true},
+		{7497, "cstnet", "cas", "CN", true},
+		{37937, "china-egovnet", "prc-sic", "CN", true},
+		{4847, "china-telecom", "prc-sasac", "CN", true},
+		{17429, "gehua-catv", "gehua-media-group", "CN", false},
+		{12714, "megafon", "usm-telecom", "RU", false},
+		{41733, "er-telecom", "er-telecom", "RU", false},
+		{25513, "mgts", "sistema", "RU", false},
+		{12958, "t2-russia", "rostelecom", "RU", true},
+		{28840, "tattelecom", "tattelecom", "RU", true},
+		{57218, "rightel", "rightel", "IR", true},
+		{16322, "pars-online", "hiweb", "IR", false},
+		{42586, "irib", "irib", "IR", true},
+	}
+	for _, tt := range tests {
+		claims := cat.ByASN(tt.asn)
+		if len(claims) != 1 {
+			t.Errorf("AS%d: %d provider claims, want 1", tt.asn, len(claims))
+			continue
+		}
+		c := claims[0]
+		if c.Provider.ID != tt.provider {
+			t.Errorf("AS%d: provider %s, want %s", tt.asn, c.Provider.ID, tt.provider)
+		}
+		chain := cat.Chain(c.Operator.ID)
+		if len(chain) == 0 {
+			t.Errorf("AS%d: operator %s has no chain", tt.asn, c.Operator.ID)
+			continue
+		}
+		top := chain[len(chain)-1]
+		if top.ID != tt.top || top.Headquarters != tt.country || top.StateOwned != tt.stateOwnedOwner {
+			t.Errorf("AS%d: ultimate parent %s (%s, state-owned %v), want %s (%s, %v)",
+				tt.asn, top.ID, top.Headquarters, top.StateOwned, tt.top, tt.country, tt.stateOwnedOwner)
+		}
+	}
+}
