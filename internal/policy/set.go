@@ -30,10 +30,9 @@ type Finding struct {
 // A Set is a compiled group of policies, ready to evaluate. It is immutable
 // and safe for concurrent use.
 type Set struct {
-	policies []*Policy
-	rules    []*compiled
-	byKind   map[string][]*compiled
-	timeout  time.Duration // EvalTimeout; tests shorten it
+	rules   []*compiled
+	byKind  map[string][]*compiled
+	timeout time.Duration // EvalTimeout; tests shorten it
 }
 
 // compiled is a rule with its programs.
@@ -86,7 +85,7 @@ func Compile(env Env, policies ...*Policy) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy: CEL environment: %w", err)
 	}
-	s := &Set{policies: policies, byKind: map[string][]*compiled{}, timeout: EvalTimeout}
+	s := &Set{byKind: map[string][]*compiled{}, timeout: EvalTimeout}
 	var errs []error
 	owner := map[string]string{}
 	for _, p := range policies {
@@ -527,6 +526,3 @@ func (s *Set) Rules() []*Rule {
 	}
 	return out
 }
-
-// Policies returns the policies of the set.
-func (s *Set) Policies() []*Policy { return s.policies }

@@ -69,9 +69,6 @@ func NewIP(eng *attribution.Engine, run *Run, sarif bool) *IP {
 	return ip
 }
 
-// Run returns the run the evaluator counts in.
-func (ip *IP) Run() *Run { return ip.run }
-
 // AppendJSON appends the findings of an address's record to its JSON, b,
 // as [attribution.Engine.AppendJSONKey] gives it with the route key rkey
 // (without a newline): a "findings" field before the final '}', or nothing

@@ -143,7 +143,7 @@ func TestIPSARIF(t *testing.T) {
 	a := netip.MustParseAddr("47.88.1.1")
 	fs, _ := ip.Findings(a, nil)
 	fs2, _ := ip.Findings(a, nil) // from the cache
-	located := ip.Run().Located()
+	located := ip.run.Located()
 	if len(fs) == 0 || len(located) != len(fs)+len(fs2) {
 		t.Fatalf("findings %v, located %v", fs, located)
 	}
