@@ -2,7 +2,6 @@ package attribution_test
 
 import (
 	"fmt"
-	"log"
 	"net/netip"
 
 	"github.com/sovmap/sovmap/internal/attribution"
@@ -18,11 +17,13 @@ import (
 func ExampleEngine_Attribute() {
 	routes, err := snapshot.Embedded()
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	cat, err := catalog.Load()
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	e := attribution.NewEngine(routes, cat, attribution.SourceLabels{ASN: "asn data"})
 

@@ -26,22 +26,25 @@ var updateScripts = flag.Bool("update", false, "rewrite the golden outputs of te
 // sovmap uses <data dir>/sovmap.snap when 'data update' has written one,
 // and the tests expect the embedded snapshot unless they say otherwise.
 func TestMain(m *testing.M) {
-	testscript.Main(dataHome{m}, map[string]func(){"sovmap": sovmapMain})
+	testscript.Main(dataHome{m}, map[string]func(){
+		"sovmap": func() { os.Exit(sovmapMain()) },
+	})
 }
 
-// sovmapMain is cmd/sovmap's main. It also writes the exit status to the
-// file $SOVMAP_TEST_STATUS names, for the scripts' status command.
-func sovmapMain() {
+// sovmapMain is cmd/sovmap's main, returning the exit status. It also
+// writes the status to the file $SOVMAP_TEST_STATUS names, for the
+// scripts' status command.
+func sovmapMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
 	if file := os.Getenv("SOVMAP_TEST_STATUS"); file != "" {
 		if err := os.WriteFile(file, []byte(strconv.Itoa(code)), 0o666); err != nil {
 			fmt.Fprintln(os.Stderr, err)
-			os.Exit(125)
+			return 125
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // dataHome runs the tests with XDG_DATA_HOME set to an empty temporary

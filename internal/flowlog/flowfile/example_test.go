@@ -3,7 +3,6 @@ package flowfile_test
 import (
 	"context"
 	"fmt"
-	"log"
 	"strings"
 
 	"github.com/sovmap/sovmap/internal/flowlog"
@@ -27,7 +26,8 @@ func ExampleReader_Read() {
 		fmt.Printf("%s -> %s proto %d: %d bytes sent, %d bytes back\n", rec.Src, rec.Dst, rec.Proto, rec.SrcBytes, rec.DstBytes)
 	})
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 
 	a := tally.Accounting()
