@@ -438,7 +438,8 @@ func writeBlock(w *bufio.Writer, r *attribution.Record) {
 	// string is printed by render's terminal rule.
 	row := func(k, format string, args ...any) {
 		fmt.Fprintf(w, "  %-13s ", k)
-		render.Fprintf(w, format+"\n", args...)
+		render.Fprintf(w, format, args...)
+		w.WriteByte('\n')
 	}
 	if r.Provider != nil {
 		row("provider", "%s (%s, %s)", r.Provider.Name, r.Provider.ID, r.Provider.Kind)

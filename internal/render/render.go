@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -100,28 +101,58 @@ func Clip(s string, n int) string {
 // Only the format is trusted: print values from outside with %s verbs, as
 // strings.
 func Fprintf(w io.Writer, format string, args ...any) (int, error) {
-	safe := make([]any, len(args))
+	// Plain arguments are passed on as they are: in the common case,
+	// nothing is copied or allocated.
+	var safe []any
 	for i, a := range args {
-		safe[i] = safeArg(a)
+		b, changed := safeArg(a)
+		if !changed {
+			continue
+		}
+		if safe == nil {
+			safe = slices.Clone(args)
+		}
+		safe[i] = b
+	}
+	if safe == nil {
+		safe = args
 	}
 	return fmt.Fprintf(w, format, safe...)
 }
 
-// safeArg returns a as Fprintf prints it: through Safe when it is text.
-func safeArg(a any) any {
+// safeArg returns a as Fprintf prints it, and whether that differs from a:
+// text that is not plain is quoted.
+func safeArg(a any) (any, bool) {
+	var s string
 	switch v := a.(type) {
 	case string:
-		return Safe(v)
+		s = v
 	case error:
-		return Safe(v.Error())
-	case fmt.Stringer:
-		if reflect.ValueOf(v).Kind() == reflect.String {
-			return Safe(v.String())
+		if isNilPointer(v) {
+			return a, false // fmt prints <nil>
 		}
-		return a
+		s = v.Error()
+	case fmt.Stringer:
+		if reflect.ValueOf(v).Kind() != reflect.String {
+			return a, false
+		}
+		s = v.String()
+	default:
+		rv := reflect.ValueOf(a)
+		if rv.Kind() != reflect.String {
+			return a, false
+		}
+		s = rv.String()
 	}
-	if v := reflect.ValueOf(a); v.Kind() == reflect.String {
-		return Safe(v.String())
+	if plain(s) {
+		return a, false
 	}
-	return a
+	return strconv.Quote(s), true
+}
+
+// isNilPointer reports whether a is a nil pointer, whose methods fmt does
+// not call.
+func isNilPointer(a any) bool {
+	v := reflect.ValueOf(a)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }

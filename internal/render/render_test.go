@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,6 +112,7 @@ func TestFprintf(t *testing.T) {
 		{"%v", []any{errors.New("bad \u202e")}, `"bad \u202e"`},
 		{"%s", []any{netip.MustParseAddr("2001:db8::1")}, "2001:db8::1"},
 		{"%s", []any{stringer("\x07")}, `"\a"`},
+		{"%v %v", []any{(*os.PathError)(nil), nil}, "<nil> <nil>"},
 		// Only text arguments are made safe, and the format is trusted.
 		{"%v\t", []any{[]string{"\x1b"}}, "[\x1b]\t"},
 	}
@@ -120,6 +122,16 @@ func TestFprintf(t *testing.T) {
 		if got := b.String(); got != test.want {
 			t.Errorf("Fprintf(%q, %q) = %q, want %q", test.format, test.args, got, test.want)
 		}
+	}
+}
+
+func BenchmarkFprintf(b *testing.B) {
+	b.ReportAllocs()
+	var w bytes.Buffer
+	addr := netip.MustParseAddr("47.88.1.1")
+	for b.Loop() {
+		w.Reset()
+		Fprintf(&w, "%s\t%s\t%s\tAS%d\t%s\n", addr, "alibaba-cloud", "CN", 45102, `Alibaba (US) Technology Co., Ltd.`)
 	}
 }
 
