@@ -98,18 +98,7 @@ func (p *Parser) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 		return false, nil
 	}
 	if sep := header(line); sep != 0 {
-		p.sep = sep
-		for i := range p.slots {
-			p.slots[i] = -1
-		}
-		p.fields = 0
-		for f := range bytes.SplitSeq(line, []byte{sep}) {
-			if s := slotOf(f); s >= 0 && p.slots[s] < 0 {
-				p.slots[s] = p.fields
-			}
-			p.fields++
-		}
-		p.ends = make([]int32, p.fields+1)
+		p.layout(line, sep)
 		return false, nil
 	}
 	if p.fields == 0 {
@@ -124,83 +113,127 @@ func (p *Parser) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 			v[s] = bytes.TrimSpace(flowlog.Field(line, p.ends, col))
 		}
 	}
+	if err := endpoints(&v, rec); err != nil {
+		return false, err
+	}
+	if err := counters(&v, rec); err != nil {
+		return false, err
+	}
+	if err := times(&v, rec); err != nil {
+		return false, err
+	}
+	rec.Extra.State = p.in.String(v[fState])
+	rec.Extra.Direction = p.in.String(v[fDir])
+	return true, nil
+}
+
+// layout reads a header line, whose fields are separated by sep: the
+// column of each slot, and the number of fields.
+func (p *Parser) layout(line []byte, sep byte) {
+	p.sep = sep
+	for i := range p.slots {
+		p.slots[i] = -1
+	}
+	p.fields = 0
+	for f := range bytes.SplitSeq(line, []byte{sep}) {
+		if s := slotOf(f); s >= 0 && p.slots[s] < 0 {
+			p.slots[s] = p.fields
+		}
+		p.fields++
+	}
+	p.ends = make([]int32, p.fields+1)
+}
+
+// endpoints sets rec to a record of the protocol, addresses and ports of a
+// line's values, or says why the line is not one of IP traffic or is bad.
+func endpoints(v *[numSlots][]byte, rec *flowlog.Record) error {
 	if nonIP(v[fProto], v[fSrcAddr]) {
 		if string(v[fProto]) == "man" {
-			return false, errMgmt
+			return errMgmt
 		}
-		return false, errNotIP
+		return errNotIP
 	}
 	proto, protoOK := flowlog.ParseProto(v[fProto])
 	src, ok := flowlog.ParseAddr(v[fSrcAddr])
 	if !ok {
-		return false, flowlog.Bad(flowlog.ReasonAddr, "SrcAddr", v[fSrcAddr])
+		return flowlog.Bad(flowlog.ReasonAddr, "SrcAddr", v[fSrcAddr])
 	}
 	dst, ok := flowlog.ParseAddr(v[fDstAddr])
 	if !ok {
-		return false, flowlog.Bad(flowlog.ReasonAddr, "DstAddr", v[fDstAddr])
+		return flowlog.Bad(flowlog.ReasonAddr, "DstAddr", v[fDstAddr])
 	}
 	if !protoOK {
-		return false, flowlog.Bad(flowlog.ReasonProto, "Proto", v[fProto])
+		return flowlog.Bad(flowlog.ReasonProto, "Proto", v[fProto])
 	}
 	var port [2]uint16
 	for i, s := range [...]int{fSrcPort, fDstPort} {
 		if b := v[s]; len(b) > 0 {
 			if port[i], ok = flowlog.ParsePort(b); !ok {
-				return false, flowlog.Bad(flowlog.ReasonPort, slotNames[s], b)
+				return flowlog.Bad(flowlog.ReasonPort, slotNames[s], b)
 			}
 		}
 	}
 	*rec = flowlog.Record{Src: netip.AddrPortFrom(src, port[0]), Dst: netip.AddrPortFrom(dst, port[1]), Proto: proto}
+	return nil
+}
+
+// counters sets the bytes and packets of rec: each direction's when the
+// line gives both or one and the total, else the total unsplit.
+func counters(v *[numSlots][]byte, rec *flowlog.Record) error {
 	var n [numSlots]uint64
 	for _, s := range [...]int{fTotPkts, fTotBytes, fSrcBytes, fSrcPkts, fDstBytes, fDstPkts} {
 		if b := v[s]; len(b) > 0 {
+			var ok bool
 			if n[s], ok = flowlog.ParseUint(b); !ok {
-				return false, flowlog.Bad(flowlog.ReasonNumber, slotNames[s], b)
+				return flowlog.Bad(flowlog.ReasonNumber, slotNames[s], b)
 			}
 		}
 	}
-	has := func(s int) bool { return len(v[s]) > 0 }
-	switch {
-	case has(fSrcBytes) && has(fDstBytes):
-		rec.SrcBytes, rec.DstBytes = n[fSrcBytes], n[fDstBytes]
-	case has(fSrcBytes) && has(fTotBytes):
-		if n[fSrcBytes] > n[fTotBytes] {
-			return false, &flowlog.LineError{Reason: flowlog.ReasonNumber, Detail: fmt.Sprintf("SrcBytes %d exceeds TotBytes %d", n[fSrcBytes], n[fTotBytes])}
-		}
-		rec.SrcBytes, rec.DstBytes = n[fSrcBytes], n[fTotBytes]-n[fSrcBytes]
-	default:
-		rec.UnsplitBytes = n[fTotBytes]
+	var err error
+	rec.SrcBytes, rec.DstBytes, rec.UnsplitBytes, err = split(v, &n, fSrcBytes, fDstBytes, fTotBytes)
+	if err != nil {
+		return err
 	}
+	rec.SrcPackets, rec.DstPackets, rec.UnsplitPackets, err = split(v, &n, fSrcPkts, fDstPkts, fTotPkts)
+	return err
+}
+
+// split returns a count by direction, from the source's and the
+// destination's, or the source's and the total; else the total, unsplit.
+func split(v *[numSlots][]byte, n *[numSlots]uint64, src, dst, tot int) (s, d, unsplit uint64, err error) {
 	switch {
-	case has(fSrcPkts) && has(fDstPkts):
-		rec.SrcPackets, rec.DstPackets = n[fSrcPkts], n[fDstPkts]
-	case has(fSrcPkts) && has(fTotPkts):
-		if n[fSrcPkts] > n[fTotPkts] {
-			return false, &flowlog.LineError{Reason: flowlog.ReasonNumber, Detail: fmt.Sprintf("SrcPkts %d exceeds TotPkts %d", n[fSrcPkts], n[fTotPkts])}
+	case len(v[src]) > 0 && len(v[dst]) > 0:
+		return n[src], n[dst], 0, nil
+	case len(v[src]) > 0 && len(v[tot]) > 0:
+		if n[src] > n[tot] {
+			return 0, 0, 0, &flowlog.LineError{Reason: flowlog.ReasonNumber, Detail: fmt.Sprintf("%s %d exceeds %s %d", slotNames[src], n[src], slotNames[tot], n[tot])}
 		}
-		rec.SrcPackets, rec.DstPackets = n[fSrcPkts], n[fTotPkts]-n[fSrcPkts]
-	default:
-		rec.UnsplitPackets = n[fTotPkts]
+		return n[src], n[tot] - n[src], 0, nil
 	}
-	if b := v[fStart]; len(b) > 0 {
-		t, ok := flowlog.ParseDateTime(b)
+	return 0, 0, n[tot], nil
+}
+
+// times sets the start and end of rec from StartTime and Dur.
+func times(v *[numSlots][]byte, rec *flowlog.Record) error {
+	b := v[fStart]
+	if len(b) == 0 {
+		return nil
+	}
+	t, ok := flowlog.ParseDateTime(b)
+	if !ok {
+		if t, ok = flowlog.ParseUnixTime(b); !ok {
+			return flowlog.Bad(flowlog.ReasonTime, "StartTime", b)
+		}
+	}
+	rec.Start, rec.End = t, t
+	if d := v[fDur]; len(d) > 0 {
+		dur, ok := flowlog.ParseSeconds(d)
 		if !ok {
-			if t, ok = flowlog.ParseUnixTime(b); !ok {
-				return false, flowlog.Bad(flowlog.ReasonTime, "StartTime", b)
-			}
+			return flowlog.Bad(flowlog.ReasonNumber, "Dur", d)
 		}
-		rec.Start, rec.End = t, t
-		if d := v[fDur]; len(d) > 0 {
-			dur, ok := flowlog.ParseSeconds(d)
-			if !ok {
-				return false, flowlog.Bad(flowlog.ReasonNumber, "Dur", d)
-			}
-			rec.End = t.Add(dur)
-		}
+		rec.End = t.Add(dur)
 	}
-	rec.Extra.State = p.in.String(v[fState])
-	rec.Extra.Direction = p.in.String(v[fDir])
-	return true, nil
+	return nil
 }
 
 // nonIP reports whether a record is of non-IP traffic: its protocol is not

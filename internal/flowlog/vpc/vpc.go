@@ -200,45 +200,67 @@ func (p *Parser) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 	case "SKIPDATA":
 		return false, errSkipData
 	}
+	if err := endpoints(&v, rec); err != nil {
+		return false, err
+	}
+	if err := numbers(&v, rec); err != nil {
+		return false, err
+	}
+	rec.Extra.Action = p.in.String(v[fAction])
+	rec.Extra.Interface = p.in.String(v[fInterface])
+	rec.Extra.Direction = p.in.String(v[fDirection])
+	return true, nil
+}
+
+// endpoints sets rec to a record of the addresses and ports of a line's
+// values ("-" left out), which must have both addresses.
+func endpoints(v *[numSlots][]byte, rec *flowlog.Record) error {
 	if v[fSrcAddr] == nil {
-		return false, &flowlog.LineError{Reason: flowlog.ReasonMissing, Detail: "no srcaddr"}
+		return &flowlog.LineError{Reason: flowlog.ReasonMissing, Detail: "no srcaddr"}
 	}
 	if v[fDstAddr] == nil {
-		return false, &flowlog.LineError{Reason: flowlog.ReasonMissing, Detail: "no dstaddr"}
+		return &flowlog.LineError{Reason: flowlog.ReasonMissing, Detail: "no dstaddr"}
 	}
 	src, ok := flowlog.ParseAddr(v[fSrcAddr])
 	if !ok {
-		return false, flowlog.Bad(flowlog.ReasonAddr, "srcaddr", v[fSrcAddr])
+		return flowlog.Bad(flowlog.ReasonAddr, "srcaddr", v[fSrcAddr])
 	}
 	dst, ok := flowlog.ParseAddr(v[fDstAddr])
 	if !ok {
-		return false, flowlog.Bad(flowlog.ReasonAddr, "dstaddr", v[fDstAddr])
+		return flowlog.Bad(flowlog.ReasonAddr, "dstaddr", v[fDstAddr])
 	}
 	var sp, dp uint16
 	if b := v[fSrcPort]; b != nil {
 		if sp, ok = flowlog.ParsePort(b); !ok {
-			return false, flowlog.Bad(flowlog.ReasonPort, "srcport", b)
+			return flowlog.Bad(flowlog.ReasonPort, "srcport", b)
 		}
 	}
 	if b := v[fDstPort]; b != nil {
 		if dp, ok = flowlog.ParsePort(b); !ok {
-			return false, flowlog.Bad(flowlog.ReasonPort, "dstport", b)
+			return flowlog.Bad(flowlog.ReasonPort, "dstport", b)
 		}
 	}
 	*rec = flowlog.Record{Src: netip.AddrPortFrom(src, sp), Dst: netip.AddrPortFrom(dst, dp)}
+	return nil
+}
+
+// numbers sets the protocol, bytes, packets, start and end of rec from a
+// line's values, those present.
+func numbers(v *[numSlots][]byte, rec *flowlog.Record) error {
+	var ok bool
 	if b := v[fProtocol]; b != nil {
 		if rec.Proto, ok = flowlog.ParseProto(b); !ok {
-			return false, flowlog.Bad(flowlog.ReasonProto, "protocol", b)
+			return flowlog.Bad(flowlog.ReasonProto, "protocol", b)
 		}
 	}
 	if b := v[fBytes]; b != nil {
 		if rec.SrcBytes, ok = flowlog.ParseUint(b); !ok {
-			return false, flowlog.Bad(flowlog.ReasonNumber, "bytes", b)
+			return flowlog.Bad(flowlog.ReasonNumber, "bytes", b)
 		}
 	}
 	if b := v[fPackets]; b != nil {
 		if rec.SrcPackets, ok = flowlog.ParseUint(b); !ok {
-			return false, flowlog.Bad(flowlog.ReasonNumber, "packets", b)
+			return flowlog.Bad(flowlog.ReasonNumber, "packets", b)
 		}
 	}
 	for _, s := range [...]int{fStart, fEnd} {
@@ -248,7 +270,7 @@ func (p *Parser) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 		}
 		sec, ok := flowlog.ParseUint(b)
 		if !ok || sec > 1<<40 {
-			return false, flowlog.Bad(flowlog.ReasonTime, allFieldName(s), b)
+			return flowlog.Bad(flowlog.ReasonTime, allFieldName(s), b)
 		}
 		t := time.Unix(int64(sec), 0).UTC()
 		if s == fStart {
@@ -257,10 +279,7 @@ func (p *Parser) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 			rec.End = t
 		}
 	}
-	rec.Extra.Action = p.in.String(v[fAction])
-	rec.Extra.Interface = p.in.String(v[fInterface])
-	rec.Extra.Direction = p.in.String(v[fDirection])
-	return true, nil
+	return nil
 }
 
 func allFieldName(s int) string {
