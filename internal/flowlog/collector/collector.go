@@ -307,37 +307,65 @@ func putBuf(p *[]byte) {
 	}
 }
 
-// Run reads and decodes packets until ctx ends, then closes the socket,
-// lets the decoders finish the packets already queued, and returns nil. It
-// returns an error if the socket fails otherwise.
-func (c *Collector) Run(ctx context.Context) error {
+// runSettings are a collector's settings with the defaults filled in.
+type runSettings struct {
+	workers      int
+	queueLen     int
+	budget       int64 // the bytes each decoder's queue may hold
+	maxExporters int
+}
+
+// settings checks the collector's fields and fills in the defaults.
+func (c *Collector) settings() (runSettings, error) {
 	if c.Conn == nil || c.Sink == nil {
-		return errors.New("collector: Conn and Sink must be set")
+		return runSettings{}, errors.New("collector: Conn and Sink must be set")
 	}
 	if c.Workers > MaxWorkers {
-		return fmt.Errorf("collector: %d workers, more than the %d allowed", c.Workers, MaxWorkers)
+		return runSettings{}, fmt.Errorf("collector: %d workers, more than the %d allowed", c.Workers, MaxWorkers)
 	}
 	if c.QueueLen > MaxQueueLen {
-		return fmt.Errorf("collector: queues of %d packets, more than the %d allowed", c.QueueLen, MaxQueueLen)
+		return runSettings{}, fmt.Errorf("collector: queues of %d packets, more than the %d allowed", c.QueueLen, MaxQueueLen)
 	}
-	workers := c.Workers
-	if workers <= 0 {
-		workers = min(max(runtime.GOMAXPROCS(0)-1, 1), MaxWorkers)
+	cfg := runSettings{workers: c.Workers, queueLen: c.QueueLen, maxExporters: c.MaxExporters}
+	if cfg.workers <= 0 {
+		cfg.workers = min(max(runtime.GOMAXPROCS(0)-1, 1), MaxWorkers)
 	}
-	qlen := c.QueueLen
-	if qlen <= 0 {
-		qlen = DefaultQueueLen
+	if cfg.queueLen <= 0 {
+		cfg.queueLen = DefaultQueueLen
 	}
 	qbytes := c.QueueBytes
 	if qbytes <= 0 {
 		qbytes = DefaultQueueBytes
 	}
 	// Each decoder's share, enough for the largest datagram.
-	budget := int64(max(qbytes/workers, maxDatagram))
-	maxExp := c.MaxExporters
-	if maxExp <= 0 {
-		maxExp = DefaultMaxExporters
+	cfg.budget = int64(max(qbytes/cfg.workers, maxDatagram))
+	if cfg.maxExporters <= 0 {
+		cfg.maxExporters = DefaultMaxExporters
 	}
+	return cfg, nil
+}
+
+// decodeQueue decodes the packets of a queue until it is closed, as
+// decoder number worker.
+func (c *Collector) decodeQueue(worker int, q *queue) {
+	d := decoder{worker: worker, sink: c.Sink, rate: c.SamplingRate, noScale: c.NoSamplingScale}
+	for p := range q.ch {
+		d.decode(p.exp, *p.buf)
+		size := int64(cap(*p.buf))
+		putBuf(p.buf)
+		q.bytes.Add(-size)
+	}
+}
+
+// Run reads and decodes packets until ctx ends, then closes the socket,
+// lets the decoders finish the packets already queued, and returns nil. It
+// returns an error if the socket fails otherwise.
+func (c *Collector) Run(ctx context.Context) error {
+	cfg, err := c.settings()
+	if err != nil {
+		return err
+	}
+	workers, budget, maxExp := cfg.workers, cfg.budget, cfg.maxExporters
 	if uc, ok := c.Conn.(*net.UDPConn); ok && c.ReadBuffer >= 0 {
 		rb := c.ReadBuffer
 		if rb == 0 {
@@ -349,18 +377,8 @@ func (c *Collector) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i := range queues {
 		q := &queues[i]
-		q.ch = make(chan packet, qlen)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d := decoder{worker: i, sink: c.Sink, rate: c.SamplingRate, noScale: c.NoSamplingScale}
-			for p := range q.ch {
-				d.decode(p.exp, *p.buf)
-				size := int64(cap(*p.buf))
-				putBuf(p.buf)
-				q.bytes.Add(-size)
-			}
-		}()
+		q.ch = make(chan packet, cfg.queueLen)
+		wg.Go(func() { c.decodeQueue(i, q) })
 	}
 	stop := context.AfterFunc(ctx, func() { c.Conn.Close() })
 	defer stop()
@@ -369,7 +387,6 @@ func (c *Collector) Run(ctx context.Context) error {
 	byAddr := make(map[netip.AddrPort]*exporter)
 	scratch := make([]byte, maxDatagram)
 	uc, _ := c.Conn.(*net.UDPConn)
-	var err error
 	for {
 		var n int
 		var from netip.AddrPort

@@ -50,6 +50,11 @@ func (p *JSON) Parse(line []byte, rec *flowlog.Record) (bool, error) {
 
 // general parses any line: it collects the raw values of the keys fill
 // reads, then fill parses them.
+//
+// Written out as one function: it is the per-line path of JSON that is not
+// in Zeek's shape, a scanner whose states share the position and values.
+//
+//gocyclo:ignore
 func (p *JSON) general(line []byte, rec *flowlog.Record) (bool, error) {
 	i := skipWS(line, 0)
 	if i == len(line) {
@@ -323,6 +328,11 @@ const (
 // Each key is compared as string(line[i:i+len(key)]) == key, written out
 // each time: the compiler turns that into a few word compares only when
 // it sees the constant.
+//
+// Written out as one function: it is the per-line hot path of Zeek JSON, and a
+// step a key would cost a call and move the values out of registers.
+//
+//gocyclo:ignore
 func (p *JSON) fast(line []byte, rec *flowlog.Record) bool {
 	n := len(line)
 	// i is at the separator before the next key ('{' or ','), or past the
