@@ -16,16 +16,10 @@ var flagErrHelp = flag.ErrHelp
 // embeddedName is the --snapshot value that chooses the embedded snapshot.
 const embeddedName = "embedded"
 
-// openSnapshot returns the snapshot at path and a description of where it
-// came from: "embedded" for the one in the binary; "" for the default data
-// directory's snapshot when 'sovmap data update' has written one, else the
-// embedded one.
-func openSnapshot(path string) (*snapshot.Table, string, error) {
-	return openSnapshotIn(path, "")
-}
-
-// openSnapshotIn is openSnapshot with a data directory ("" for the
-// default).
+// openSnapshotIn returns the snapshot at path and a description of where
+// it came from. Path "embedded" is the snapshot in the binary; path "" is
+// the snapshot of the data directory dataDir ("" for the default) when
+// 'sovmap data update' has written one, else the embedded one.
 func openSnapshotIn(path, dataDir string) (*snapshot.Table, string, error) {
 	switch path {
 	case embeddedName:

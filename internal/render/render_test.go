@@ -226,32 +226,6 @@ func TestPercent(t *testing.T) {
 	}
 }
 
-func TestCountWriter(t *testing.T) {
-	t.Parallel()
-	var b bytes.Buffer
-	w := &CountWriter{W: &b}
-	for _, s := range []string{"", "abc", "华为"} {
-		if _, err := w.Write([]byte(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if w.N != 9 || b.String() != "abc华为" {
-		t.Errorf("CountWriter: N = %d, wrote %q, want 9 and %q", w.N, b.String(), "abc华为")
-	}
-	// A short write counts what was written.
-	fw := &CountWriter{W: failWriter{2}}
-	if n, err := fw.Write([]byte("abcd")); n != 2 || err == nil || fw.N != 2 {
-		t.Errorf("CountWriter over a failing writer: n = %d, err = %v, N = %d, want 2, an error, 2", n, err, fw.N)
-	}
-}
-
-// failWriter writes n bytes of each write and fails.
-type failWriter struct{ n int }
-
-func (f failWriter) Write(b []byte) (int, error) {
-	return min(f.n, len(b)), errors.New("disk full")
-}
-
 // unsafeRune reports whether r must not reach a terminal as it is: a C0 or
 // C1 control, DEL, a bidirectional control, or a line or paragraph
 // separator. It is written out, not derived from the unicode tables that
