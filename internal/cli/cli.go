@@ -206,21 +206,12 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			continue
 		}
 		// fs.Parse stops at the first non-flag; "--" ends flags for good.
-		if i := indexOf(args, "--"); i == 0 {
+		if args[0] == "--" {
 			return append(pos, args[1:]...), nil
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // stringList is a repeatable string flag.
