@@ -23,7 +23,7 @@ import (
 var coverageFloors = map[string]float64{
 	"CN": 97.5,
 	"RU": 65.2,
-	"IR": 76.0,
+	"IR": 78.0,
 }
 
 // coverageTop is the number of uncovered AS holders logged per country;
