@@ -22,7 +22,7 @@ import (
 // grows; see docs/accuracy.md.
 var coverageFloors = map[string]float64{
 	"CN": 97.5,
-	"RU": 66.0,
+	"RU": 66.1,
 	"IR": 78.0,
 }
 
