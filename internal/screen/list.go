@@ -330,17 +330,11 @@ func (ck *listChecker) related(what string, r Related) {
 // Entities returns the entities, sorted by ID.
 func (l *Lists) Entities() []*Entity { return l.entities }
 
-// Entity returns an entity by ID.
-func (l *Lists) Entity(id string) (*Entity, bool) { e, ok := l.byID[id]; return e, ok }
-
 // List returns a list by ID.
 func (l *Lists) List(id string) (*ListInfo, bool) { li, ok := l.lists[id]; return li, ok }
 
 // ListIDs returns the IDs of the lists, sorted.
 func (l *Lists) ListIDs() []string { return l.listIDs }
-
-// Source returns a source by ID.
-func (l *Lists) Source(id string) (*Source, bool) { s, ok := l.sources[id]; return s, ok }
 
 // SourceURL returns the URL of a source, or "" if it is unknown.
 func (l *Lists) SourceURL(id string) string {

@@ -119,9 +119,6 @@ func NewMatcher(l *Lists) *Matcher {
 	return m
 }
 
-// Lists returns the lists the matcher matches against.
-func (m *Matcher) Lists() *Lists { return m.lists }
-
 // Match returns the entities a name matches, at most one match per entity
 // (the best), hits first, then by score. Only the first [MaxNameLen] bytes
 // of a name are matched (see [TruncateName]).

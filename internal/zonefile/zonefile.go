@@ -122,9 +122,6 @@ func NewReader(r io.Reader, origin string) *Reader {
 	return zr
 }
 
-// Origin returns the current $ORIGIN ("" when none was given or set).
-func (r *Reader) Origin() string { return r.origin }
-
 // Skipped returns how many records of each other type were skipped.
 func (r *Reader) Skipped() map[string]int { return r.skipped }
 

@@ -104,22 +104,6 @@ func (p *TSV) has(slots ...int) bool {
 	return true
 }
 
-// col returns the field of a slot whose column the header has, from a line
-// split into p.fixed.
-func (p *TSV) col(line []byte, slot int) []byte {
-	col := p.slots[slot]
-	start := int32(0)
-	if col > 0 {
-		start = p.fixed[uint8(col-1)] + 1
-	}
-	return line[start:p.fixed[uint8(col)]]
-}
-
-// marker reports whether b is the unset or the empty marker.
-func (p *TSV) marker(b []byte) bool {
-	return len(b) == len(p.unset) && bytes.Equal(b, p.unset) || len(b) == len(p.empty) && bytes.Equal(b, p.empty)
-}
-
 // value returns a field's value as fill takes it: nil when unset, empty
 // for the empty marker.
 func (p *TSV) value(b []byte) []byte {
