@@ -85,7 +85,18 @@ type Provider struct {
 	Suffixes []SuffixClaim `yaml:"suffixes,omitempty" json:"suffixes,omitempty"`
 	Names    []NameClaim   `yaml:"names,omitempty" json:"names,omitempty"`
 	Regions  []Region      `yaml:"regions,omitempty" json:"regions,omitempty"`
-	Sources  []string      `yaml:"sources" json:"sources"`
+	// Anycast, when set, says that the provider announces all its
+	// addresses from many places at once (an anycast network): where an
+	// address of it is served from depends on where the user is.
+	Anycast *AnycastClaim `yaml:"anycast,omitempty" json:"anycast,omitempty"`
+	Sources []string      `yaml:"sources" json:"sources"`
+}
+
+// An AnycastClaim says, with its source, that a provider's addresses are
+// anycast.
+type AnycastClaim struct {
+	Note   string `yaml:"note,omitempty" json:"note,omitempty"`
+	Source string `yaml:"source" json:"source"`
 }
 
 // Kind returns the provider's main kind, the first of its kinds.
@@ -461,7 +472,7 @@ func (c *Catalog) MatchName(asn uint32, asName string) []NameMatch {
 	var matched map[*Provider]bool // once ms is long, so that many providers stay linear
 	for _, i := range cand {
 		r := c.names[i]
-		if !strings.Contains(lower, r.pattern) {
+		if !containsWord(lower, r.pattern) {
 			continue
 		}
 		if matched != nil {
@@ -482,6 +493,37 @@ func (c *Catalog) MatchName(asn uint32, asName string) []NameMatch {
 		}
 	}
 	return ms
+}
+
+// containsWord reports whether pattern occurs in s as a whole word: at
+// each end either the end of s or a byte that is not a letter or digit
+// (docs/catalog.md). "china telecom" is in "China Telecom (Group)" but not
+// in "South China Telecommunications" nor in "LinkChina Telecom".
+func containsWord(s, pattern string) bool {
+	for off := 0; ; {
+		i := strings.Index(s[off:], pattern)
+		if i < 0 {
+			return false
+		}
+		start, end := off+i, off+i+len(pattern)
+		if (start == 0 || !isWordByte(s, start-1, pattern[0])) && (end == len(s) || !isWordByte(s, end, pattern[len(pattern)-1])) {
+			return true
+		}
+		off = start + 1
+	}
+}
+
+// isWordByte reports whether s[i] continues the word that edge, the
+// pattern's byte next to it, ends: both letters or digits. A pattern that
+// ends in a space or a punctuation mark needs no boundary there. Non-ASCII
+// bytes count as letters, so that a pattern never ends inside a word of
+// another script.
+func isWordByte(s string, i int, edge byte) bool {
+	return isAlnum(edge) && isAlnum(s[i])
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c >= 0x80
 }
 
 // HasRanges reports whether the catalog holds range claims.

@@ -349,6 +349,9 @@ func (ck *checker) provider(id string, p *Provider) {
 	}
 	ck.company(at, what+" operator", p.Operator)
 	ck.citations(at, what, p.Sources)
+	if p.Anycast != nil {
+		ck.source(at, what+" anycast", p.Anycast.Source)
+	}
 	for _, a := range p.ASNs {
 		w := fmt.Sprintf("%s AS%d", what, a.ASN)
 		ck.claim(at, w, a.Source, a.Operator)

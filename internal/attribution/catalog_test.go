@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/sovmap/sovmap/internal/attribution"
 )
@@ -771,7 +772,9 @@ func TestMatchNameEmptyCatalog(t *testing.T) {
 }
 
 // TestMatchNameSubstring pins the documented contract of [NameClaim]:
-// patterns are case-insensitive substrings of the AS name, not whole words.
+// patterns are case-insensitive and match only as whole words, so that
+// look-alike names (issue #12: "South China Telecommunications", "LinkChina
+// Telecom", "XIANDOUCLOUD") do not take a provider's control.
 func TestMatchNameSubstring(t *testing.T) {
 	t.Parallel()
 	d := testData()
@@ -782,10 +785,13 @@ func TestMatchNameSubstring(t *testing.T) {
 		want []string
 	}{
 		{"BETANET-AS", []string{"beta-net=betanet"}},
-		{"Beta Computing Ltd", []string{"beta-net=beta computi"}},                         // a pattern cut inside a word
-		{"XBETANET Hong Kong", []string{"beta-net=betanet"}},                              // a pattern inside a longer word
-		{"BetaNetworks AS", []string{"beta-net=betanet"}},                                 // the same, at the start
+		{"Beta Computing Ltd", nil}, // a pattern cut inside a word
+		{"XBETANET Hong Kong", nil}, // a pattern inside a longer word
+		{"BetaNetworks AS", nil},    // the same, at the start
+		{"Beta Computi, Inc.", []string{"beta-net=beta computi"}},
 		{"Acme Cloud and BetaNet", []string{"acme-cloud=acme cloud", "beta-net=betanet"}}, // longest pattern first
+		{"LinkAcme Cloud", nil},
+		{"Acme Cloudy", nil},
 		{"Beta Comp", nil},
 	}
 	for _, test := range tests {
@@ -838,12 +844,35 @@ func matchNameSlow(rules []slowRule, traps map[uint32]bool, asn uint32, name str
 	var out []string
 	seen := map[string]bool{}
 	for _, r := range rules {
-		if strings.Contains(lower, r.pattern) && !seen[r.provider] {
+		if wholeWordSlow(lower, r.pattern) && !seen[r.provider] {
 			seen[r.provider] = true
 			out = append(out, r.provider+"="+r.pattern)
 		}
 	}
 	return out
+}
+
+// wholeWordSlow is the whole-word rule written out position by position:
+// the pattern occurs where neither of its ends runs on into a letter or
+// digit (a non-ASCII byte counts as a letter).
+func wholeWordSlow(s, pattern string) bool {
+	word := func(c byte) bool {
+		return unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c)) || c >= 0x80
+	}
+	for i := 0; i+len(pattern) <= len(s); i++ {
+		if s[i:i+len(pattern)] != pattern {
+			continue
+		}
+		j := i + len(pattern)
+		if i > 0 && word(s[i-1]) && word(pattern[0]) {
+			continue
+		}
+		if j < len(s) && word(s[j]) && word(pattern[len(pattern)-1]) {
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 type slowRule struct{ pattern, provider string }

@@ -3,6 +3,7 @@ package attribution
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,7 +64,7 @@ type keyOnlyTable interface {
 type SourceLabels struct {
 	ASN          string // e.g. "ip-location-db asn 2026-06-17"
 	Registration string // e.g. "rir"
-	Location     string // e.g. "geolocation"
+	Location     string // e.g. "registry-geo": the range's registry country (geofeed > WHOIS > AS country), not a measured geolocation
 }
 
 // An Engine attributes addresses with a route table and a catalog.
@@ -99,7 +100,7 @@ func NewEngine(routes RouteTable, catalog *Catalog, labels SourceLabels) *Engine
 		labels.Registration = "rir"
 	}
 	if labels.Location == "" {
-		labels.Location = "geolocation"
+		labels.Location = "registry-geo"
 	}
 	e := &Engine{routes: routes, catalog: catalog, labels: labels}
 	e.keyed, _ = routes.(KeyedRouteTable)
@@ -497,6 +498,7 @@ func (e *Engine) decide(rt Route) *verdict {
 		}
 		if loc := feedLocation(feedProvider, feedHit); loc != nil {
 			v.location = loc
+			markAnycast(v, feedProvider)
 		}
 		return v
 	}
@@ -517,9 +519,7 @@ func (e *Engine) decide(rt Route) *verdict {
 			Detail: fmt.Sprintf("AS%d %q is a known name trap: %s", rt.ASN, rt.ASName, t.Note),
 			Source: "catalog",
 		})
-		return v
-	}
-	if ms := c.MatchName(rt.ASN, rt.ASName); len(ms) > 0 {
+	} else if ms := c.MatchName(rt.ASN, rt.ASName); len(ms) > 0 {
 		for _, m := range ms {
 			v.evidence = append(v.evidence, Evidence{
 				Method:   MethodASName,
@@ -530,7 +530,38 @@ func (e *Engine) decide(rt Route) *verdict {
 		}
 		e.settle(v, ms[0].Provider, ms[0].Operator, ConfidenceLow)
 	}
+	if v.control == nil {
+		e.registryTier(v, rt)
+	}
 	return v
+}
+
+// registryTier answers control for a network the catalog does not know:
+// the operator is the holder of the origin AS, and control is the
+// country the RIRs register that AS in, at low confidence and marked as
+// coming from the registry (DESIGN §3, step 6). Without a registration
+// country, control stays unknown.
+func (e *Engine) registryTier(v *verdict, rt Route) {
+	if rt.Registration == "" {
+		return
+	}
+	asn := "AS" + strconv.FormatUint(uint64(rt.ASN), 10)
+	name := rt.ASName
+	if name == "" {
+		name = asn
+	}
+	v.operator = &Ref{ID: asn, Name: name, Country: rt.Registration}
+	v.control = &Control{
+		Country: rt.Registration,
+		Basis:   fmt.Sprintf("holder of %s registered in %s; no parent known", asn, rt.Registration),
+		Source:  ControlRegistry,
+	}
+	v.confidence = ConfidenceLow
+	v.evidence = append(v.evidence, Evidence{
+		Method: MethodRegistry,
+		Detail: fmt.Sprintf("%s %q is not in the catalog; the RIRs register it in %s", asn, rt.ASName, rt.Registration),
+		Source: e.labels.Registration,
+	})
 }
 
 // feedLocation is the location a feed gives: the provider's region from the
@@ -547,10 +578,12 @@ func feedLocation(p *Provider, h FeedHit) *Location {
 	return nil
 }
 
-// settle fills provider, operator, parent and control.
+// settle fills provider, operator, parent and control, and marks the
+// location of an anycast provider's address as anycast.
 func (e *Engine) settle(v *verdict, p *Provider, op *Company, conf string) {
 	v.provider = &Ref{ID: p.ID, Name: p.Name, Kind: p.Kind()}
 	v.confidence = conf
+	markAnycast(v, p)
 	chain := e.catalog.Chain(op.ID)
 	if len(chain) == 0 {
 		return
@@ -558,7 +591,16 @@ func (e *Engine) settle(v *verdict, p *Provider, op *Company, conf string) {
 	v.operator = &Ref{ID: op.ID, Name: op.Name, Country: op.Headquarters}
 	root := chain[len(chain)-1]
 	v.parent = &Ref{ID: root.ID, Name: root.Name, Country: root.Headquarters}
-	v.control = &Control{Country: root.Headquarters, Basis: ControlBasis(chain)}
+	v.control = &Control{Country: root.Headquarters, Basis: ControlBasis(chain), Source: ControlCatalog}
+}
+
+// markAnycast marks the location of an anycast provider's address.
+func markAnycast(v *verdict, p *Provider) {
+	if p.Anycast != nil && v.location != nil && !v.location.Anycast {
+		l := *v.location
+		l.Anycast = true
+		v.location = &l
+	}
 }
 
 // ControlBasis explains a control country from a parent chain (operator

@@ -73,7 +73,7 @@ func TestEngineAttribute(t *testing.T) {
 	e := testEngine(t)
 	acmeCloud := &attribution.Ref{ID: "acme-cloud", Name: "Acme Cloud", Kind: "cloud"}
 	acmeGroup := &attribution.Ref{ID: "acme-group", Name: "Acme Group Holding", Country: "CN"}
-	acmeControl := &attribution.Control{Country: "CN", Basis: "ultimate parent Acme Group Holding, headquartered in Hangzhou"}
+	acmeControl := &attribution.Control{Country: "CN", Basis: "ultimate parent Acme Group Holding, headquartered in Hangzhou", Source: "catalog"}
 	tests := []struct {
 		in   string
 		want attribution.Record
@@ -90,7 +90,7 @@ func TestEngineAttribute(t *testing.T) {
 				Parent:       acmeGroup,
 				Control:      acmeControl,
 				Registration: &attribution.Registration{Country: "US", Source: "rir"},
-				Location:     &attribution.Location{Country: "SG", Source: "geolocation"},
+				Location:     &attribution.Location{Country: "SG", Source: "registry-geo"},
 				Evidence: []attribution.Evidence{
 					{Method: "asn", Detail: "origin AS100 listed for acme-cloud", Source: "test-asn 2026-06-17", Provider: "acme-cloud"},
 				},
@@ -109,7 +109,7 @@ func TestEngineAttribute(t *testing.T) {
 				Parent:       acmeGroup,
 				Control:      acmeControl,
 				Registration: &attribution.Registration{Country: "DE", Source: "rir"},
-				Location:     &attribution.Location{Country: "DE", Source: "geolocation"},
+				Location:     &attribution.Location{Country: "DE", Source: "registry-geo"},
 				Evidence: []attribution.Evidence{
 					{Method: "asn", Detail: "origin AS200 listed for acme-cloud", Source: "test-asn 2026-06-17", Provider: "acme-cloud"},
 					{Method: "asn", Detail: "origin AS200 listed for beta-net", Source: "test-asn 2026-06-17", Provider: "beta-net"},
@@ -118,17 +118,22 @@ func TestEngineAttribute(t *testing.T) {
 			},
 		},
 		{
-			// A trap: no provider, the evidence says why.
+			// A trap: not the catalog's provider, the evidence says why;
+			// control comes from the registry, as for any network the
+			// catalog does not know.
 			in: "203.0.113.9",
 			want: attribution.Record{
 				IP: netip.MustParseAddr("203.0.113.9"), Prefix: netip.MustParsePrefix("203.0.113.0/24"),
 				ASN: 666, ASName: "Acme Cloud Travel Agency",
+				Operator:     &attribution.Ref{ID: "AS666", Name: "Acme Cloud Travel Agency", Country: "IR"},
+				Control:      &attribution.Control{Country: "IR", Basis: "holder of AS666 registered in IR; no parent known", Source: "registry"},
 				Registration: &attribution.Registration{Country: "IR", Source: "rir"},
-				Location:     &attribution.Location{Country: "IR", Source: "geolocation"},
+				Location:     &attribution.Location{Country: "IR", Source: "registry-geo"},
 				Evidence: []attribution.Evidence{
 					{Method: "as-name", Detail: `AS666 "Acme Cloud Travel Agency" is a known name trap: travel agency, unrelated to Acme`, Source: "catalog"},
+					{Method: "registry", Detail: `AS666 "Acme Cloud Travel Agency" is not in the catalog; the RIRs register it in IR`, Source: "rir"},
 				},
-				Confidence: "none",
+				Confidence: "low",
 			},
 		},
 		{
@@ -140,9 +145,9 @@ func TestEngineAttribute(t *testing.T) {
 				Provider:     &attribution.Ref{ID: "gamma-host", Name: "Gamma Hosting", Kind: "hosting"},
 				Operator:     &attribution.Ref{ID: "gamma-state", Name: "Gamma State Holding", Country: "CN"},
 				Parent:       &attribution.Ref{ID: "gamma-state", Name: "Gamma State Holding", Country: "CN"},
-				Control:      &attribution.Control{Country: "CN", Basis: "operator Gamma State Holding, headquartered in CN (state-owned)"},
+				Control:      &attribution.Control{Country: "CN", Basis: "operator Gamma State Holding, headquartered in CN (state-owned)", Source: "catalog"},
 				Registration: &attribution.Registration{Country: "HK", Source: "rir"},
-				Location:     &attribution.Location{Country: "JP", Source: "geolocation"},
+				Location:     &attribution.Location{Country: "JP", Source: "registry-geo"},
 				Evidence: []attribution.Evidence{
 					{Method: "as-name", Detail: `AS name "Acme Cloud Services Ltd" contains "acme cloud services"`, Source: "test-asn 2026-06-17", Provider: "gamma-host"},
 					{Method: "as-name", Detail: `AS name "Acme Cloud Services Ltd" contains "acme cloud"`, Source: "test-asn 2026-06-17", Provider: "acme-cloud"},
@@ -151,22 +156,27 @@ func TestEngineAttribute(t *testing.T) {
 			},
 		},
 		{
-			// No match: provider and control omitted, registration and
-			// location still there.
+			// No catalog match: no provider; the AS holder operates it,
+			// and control is its registration country, at low confidence.
 			in: "2001:db8:2::1",
 			want: attribution.Record{
 				IP: netip.MustParseAddr("2001:db8:2::1"), Prefix: netip.MustParsePrefix("2001:db8:2::/48"),
 				ASN: 400, ASName: "Unrelated Networks",
+				Operator:     &attribution.Ref{ID: "AS400", Name: "Unrelated Networks", Country: "FR"},
+				Control:      &attribution.Control{Country: "FR", Basis: "holder of AS400 registered in FR; no parent known", Source: "registry"},
 				Registration: &attribution.Registration{Country: "FR", Source: "rir"},
-				Location:     &attribution.Location{Country: "BE", Source: "geolocation"},
-				Confidence:   "none",
+				Location:     &attribution.Location{Country: "BE", Source: "registry-geo"},
+				Evidence: []attribution.Evidence{
+					{Method: "registry", Detail: `AS400 "Unrelated Networks" is not in the catalog; the RIRs register it in FR`, Source: "rir"},
+				},
+				Confidence: "low",
 			},
 		},
 		{
 			in: "2001:db8:3::1",
 			want: attribution.Record{
 				IP: netip.MustParseAddr("2001:db8:3::1"), Prefix: netip.MustParsePrefix("2001:db8:3::/48"),
-				Location:   &attribution.Location{Country: "JP", Source: "geolocation"},
+				Location:   &attribution.Location{Country: "JP", Source: "registry-geo"},
 				Confidence: "none",
 			},
 		},
@@ -179,7 +189,7 @@ func TestEngineAttribute(t *testing.T) {
 				Provider: &attribution.Ref{ID: "beta-net", Name: "Beta Net", Kind: "network"},
 				Operator: &attribution.Ref{ID: "beta-inc", Name: "Beta, Inc.", Country: "US"},
 				Parent:   &attribution.Ref{ID: "beta-inc", Name: "Beta, Inc.", Country: "US"},
-				Control:  &attribution.Control{Country: "US", Basis: "operator Beta, Inc., headquartered in Seattle"},
+				Control:  &attribution.Control{Country: "US", Basis: "operator Beta, Inc., headquartered in Seattle", Source: "catalog"},
 				Evidence: []attribution.Evidence{
 					{Method: "as-name", Detail: `AS name "Beta Networks <Ops> & \"Co\"" contains "beta networks"`, Source: "test-asn 2026-06-17", Provider: "beta-net"},
 				},
@@ -219,7 +229,7 @@ func TestEngineAttribute(t *testing.T) {
 				Parent:       acmeGroup,
 				Control:      acmeControl,
 				Registration: &attribution.Registration{Country: "US", Source: "rir"},
-				Location:     &attribution.Location{Country: "SG", Source: "geolocation"},
+				Location:     &attribution.Location{Country: "SG", Source: "registry-geo"},
 				Evidence: []attribution.Evidence{
 					{Method: "asn", Detail: "origin AS100 listed for acme-cloud", Source: "test-asn 2026-06-17", Provider: "acme-cloud"},
 				},
@@ -298,7 +308,7 @@ func TestEngineNilParts(t *testing.T) {
 		want := attribution.Record{
 			IP: addr, Prefix: netip.MustParsePrefix("192.0.2.0/24"), ASN: 100, ASName: "ACME-US Acme (US) Technology",
 			Registration: &attribution.Registration{Country: "US", Source: "rir"},
-			Location:     &attribution.Location{Country: "SG", Source: "geolocation"},
+			Location:     &attribution.Location{Country: "SG", Source: "registry-geo"},
 			Confidence:   "none",
 		}
 		if diff := cmp.Diff(want, e.Attribute(addr), addrComparers); diff != "" {
@@ -485,7 +495,7 @@ func TestEngineFeeds(t *testing.T) {
 	}}}
 	e := attribution.NewEngine(routes, mustCatalog(t, testData()), testLabels)
 	acmeGroup := &attribution.Ref{ID: "acme-group", Name: "Acme Group Holding", Country: "CN"}
-	acmeControl := &attribution.Control{Country: "CN", Basis: "ultimate parent Acme Group Holding, headquartered in Hangzhou"}
+	acmeControl := &attribution.Control{Country: "CN", Basis: "ultimate parent Acme Group Holding, headquartered in Hangzhou", Source: "catalog"}
 	tests := []struct {
 		in   string
 		want attribution.Record
@@ -509,9 +519,9 @@ func TestEngineFeeds(t *testing.T) {
 			Provider:     &attribution.Ref{ID: "beta-net", Name: "Beta Net", Kind: "network"},
 			Operator:     &attribution.Ref{ID: "beta-inc", Name: "Beta, Inc.", Country: "US"},
 			Parent:       &attribution.Ref{ID: "beta-inc", Name: "Beta, Inc.", Country: "US"},
-			Control:      &attribution.Control{Country: "US", Basis: "operator Beta, Inc., headquartered in Seattle"},
+			Control:      &attribution.Control{Country: "US", Basis: "operator Beta, Inc., headquartered in Seattle", Source: "catalog"},
 			Registration: &attribution.Registration{Country: "US", Source: "rir"},
-			Location:     &attribution.Location{Country: "DE", Source: "geolocation"},
+			Location:     &attribution.Location{Country: "DE", Source: "registry-geo"},
 			Evidence: []attribution.Evidence{
 				{Method: "feed", Detail: "listed in the beta feed as 198.51.100.0/24", Source: "beta feed", Provider: "beta-net"},
 				{Method: "asn", Detail: "origin AS100 listed for acme-cloud", Source: "test-asn 2026-06-17", Provider: "acme-cloud"},
@@ -523,7 +533,7 @@ func TestEngineFeeds(t *testing.T) {
 			Provider: &attribution.Ref{ID: "gamma-host", Name: "Gamma Hosting", Kind: "hosting"},
 			Operator: &attribution.Ref{ID: "gamma-state", Name: "Gamma State Holding", Country: "CN"},
 			Parent:   &attribution.Ref{ID: "gamma-state", Name: "Gamma State Holding", Country: "CN"},
-			Control:  &attribution.Control{Country: "CN", Basis: "operator Gamma State Holding, headquartered in CN (state-owned)"},
+			Control:  &attribution.Control{Country: "CN", Basis: "operator Gamma State Holding, headquartered in CN (state-owned)", Source: "catalog"},
 			Location: &attribution.Location{Country: "JP", City: "Tokyo", Area: "JP-13", Source: "provider-feed"},
 			Evidence: []attribution.Evidence{
 				{Method: "feed", Detail: "listed in the gamma-geofeed feed as 203.0.113.0/26 (country JP)", Source: "gamma geofeed", Provider: "gamma-host"},
@@ -536,7 +546,7 @@ func TestEngineFeeds(t *testing.T) {
 			Operator: &attribution.Ref{ID: "acme-cloud-co", Name: "Acme Cloud Computing", Country: "CN"},
 			Parent:   acmeGroup,
 			Control:  acmeControl,
-			Location: &attribution.Location{Country: "FR", Source: "geolocation"},
+			Location: &attribution.Location{Country: "FR", Source: "registry-geo"},
 			Evidence: []attribution.Evidence{
 				{Method: "feed", Detail: "listed in the x feed as 2001:db8:1::/64", Source: "x feed", Provider: "nobody"},
 				{Method: "feed", Detail: "listed in the acme feed as 2001:db8:1::/56 (region mars-1)", Source: "acme feed", Provider: "acme-cloud"},

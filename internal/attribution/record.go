@@ -18,7 +18,17 @@ type Ref struct {
 type Control struct {
 	Country string `json:"country"`
 	Basis   string `json:"basis"`
+	// Source says where the answer comes from: ControlCatalog (the
+	// curated catalog's parent chain) or ControlRegistry (the AS holder's
+	// registration country, for networks the catalog does not know).
+	Source string `json:"source"`
 }
+
+// Sources of a control answer.
+const (
+	ControlCatalog  = "catalog"  // the catalog's operator, parent chain and headquarters
+	ControlRegistry = "registry" // the holder of the origin AS and its RIR registration country
+)
 
 // Registration is where the address block or its AS is registered.
 type Registration struct {
@@ -33,6 +43,10 @@ type Location struct {
 	City    string `json:"city,omitempty"`
 	Area    string `json:"area,omitempty"` // state or province
 	Source  string `json:"source"`
+	// Anycast says that the address is announced from many places at
+	// once (a CDN's or a public resolver's anycast range): it is served
+	// from many countries, and Country is only that of its registry.
+	Anycast bool `json:"anycast,omitempty"`
 }
 
 // Evidence methods, in order of precedence.
@@ -42,6 +56,7 @@ const (
 	MethodASN      = "asn"
 	MethodHostname = "hostname"
 	MethodASName   = "as-name"
+	MethodRegistry = "registry" // the AS holder's registration, for networks the catalog does not know
 )
 
 // Evidence is one observation that supports (or contradicts) a verdict.
@@ -109,6 +124,8 @@ func (r *Record) appendTail(b []byte) []byte {
 		b = AppendJSONString(b, r.Control.Country)
 		b = append(b, `,"basis":`...)
 		b = AppendJSONString(b, r.Control.Basis)
+		b = append(b, `,"source":`...)
+		b = AppendJSONString(b, r.Control.Source)
 		b = append(b, '}')
 	}
 	if r.Registration != nil {
@@ -135,6 +152,9 @@ func (r *Record) appendTail(b []byte) []byte {
 		}
 		b = append(b, `,"source":`...)
 		b = AppendJSONString(b, l.Source)
+		if l.Anycast {
+			b = append(b, `,"anycast":true`...)
+		}
 		b = append(b, '}')
 	}
 	if len(r.Evidence) > 0 {
@@ -190,7 +210,7 @@ func (r *Record) Map() map[string]any {
 		}
 	}
 	if c := r.Control; c != nil {
-		m["control"] = map[string]any{"country": c.Country, "basis": c.Basis}
+		m["control"] = map[string]any{"country": c.Country, "basis": c.Basis, "source": c.Source}
 	}
 	if g := r.Registration; g != nil {
 		m["registration"] = map[string]any{"country": g.Country, "source": g.Source}
@@ -234,6 +254,9 @@ func (l *Location) mapForm() map[string]any {
 	}
 	if l.Area != "" {
 		o["area"] = l.Area
+	}
+	if l.Anycast {
+		o["anycast"] = true
 	}
 	return o
 }

@@ -85,7 +85,7 @@ func testRecords() map[string]attribution.Record {
 		Provider:     &attribution.Ref{ID: "alibaba-cloud", Name: "Alibaba Cloud", Kind: "cloud"},
 		Operator:     &attribution.Ref{ID: "alibaba-us", Name: "Alibaba (US) Technology Co., Ltd.", Country: "US"},
 		Parent:       &attribution.Ref{ID: "alibaba-group", Name: "Alibaba Group Holding Limited", Country: "CN"},
-		Control:      &attribution.Control{Country: "CN", Basis: "ultimate parent Alibaba Group Holding Limited, headquartered in Hangzhou"},
+		Control:      &attribution.Control{Country: "CN", Basis: "ultimate parent Alibaba Group Holding Limited, headquartered in Hangzhou", Source: "catalog"},
 		Registration: &attribution.Registration{Country: "US", Source: "rir"},
 		Location:     &attribution.Location{Country: "US", Region: "us-east-1", City: "Ashburn", Area: "US-VA", Source: "provider-feed"},
 		Evidence: []attribution.Evidence{
@@ -171,7 +171,7 @@ func TestRecordJSONShape(t *testing.T) {
 		`"provider":{"id":"alibaba-cloud","name":"Alibaba Cloud","kind":"cloud"},` +
 		`"operator":{"id":"alibaba-us","name":"Alibaba (US) Technology Co., Ltd.","country":"US"},` +
 		`"parent":{"id":"alibaba-group","name":"Alibaba Group Holding Limited","country":"CN"},` +
-		`"control":{"country":"CN","basis":"ultimate parent Alibaba Group Holding Limited, headquartered in Hangzhou"},` +
+		`"control":{"country":"CN","basis":"ultimate parent Alibaba Group Holding Limited, headquartered in Hangzhou","source":"catalog"},` +
 		`"registration":{"country":"US","source":"rir"},` +
 		`"location":{"country":"US","region":"us-east-1","city":"Ashburn","area":"US-VA","source":"provider-feed"},` +
 		`"evidence":[{"method":"asn","detail":"origin AS45102 listed for alibaba-cloud","source":"ip-location-db asn 2026-06-17","provider":"alibaba-cloud"},` +

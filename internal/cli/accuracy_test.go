@@ -175,7 +175,7 @@ func TestAccuracyOfficialFeeds(t *testing.T) {
 		t.Skip("provider feeds not present:", err)
 	}
 	var df dataFlags
-	eng, _, err := df.engine()
+	eng, _, err := df.engine(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

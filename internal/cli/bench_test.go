@@ -41,7 +41,7 @@ func benchAddrs(tb testing.TB, t *snapshot.Table, n int) []netip.Addr {
 
 func benchEngine(b *testing.B) (*attribution.Engine, *snapshot.Table) {
 	var df dataFlags
-	eng, t, err := df.engine()
+	eng, t, err := df.engine(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func BenchmarkLoadEngine(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		df := dataFlags{snapshot: path}
-		eng, _, err := df.engine()
+		eng, _, err := df.engine(nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -178,7 +178,7 @@ func BenchmarkExpandedMemory(b *testing.B) {
 // IPv6, IPv4-mapped ones, and addresses without a route.
 func TestAttributeMany(t *testing.T) {
 	var df dataFlags
-	eng, tb, err := df.engine()
+	eng, tb, err := df.engine(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func BenchmarkAttributeMany(b *testing.B) {
 // in place, with and without a policy, across batch boundaries.
 func TestIPJSONBatches(t *testing.T) {
 	var df dataFlags
-	eng, _, err := df.engine()
+	eng, _, err := df.engine(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

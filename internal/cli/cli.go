@@ -34,6 +34,8 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+
+	warnedAge bool // the data's age was warned about (load.go)
 }
 
 func (e *env) errorf(format string, args ...any) {

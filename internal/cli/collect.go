@@ -113,7 +113,7 @@ func runCollect(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	eng, _, err := a.data.engine()
+	eng, _, err := a.data.engine(e)
 	if err != nil {
 		return err
 	}

@@ -172,7 +172,7 @@ func runFlows(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	eng, _, err := a.data.engine()
+	eng, _, err := a.data.engine(e)
 	if err != nil {
 		return err
 	}
@@ -422,6 +422,7 @@ func writeSummary(w io.Writer, s *flowagg.Summary, defaultLocal bool) {
 		fmt.Fprintf(w, "                %s remote addresses folded into their groups past --max-remotes %s:\n", render.Comma(f.Remotes), render.Comma(f.MaxRemotes))
 		fmt.Fprintf(w, "                totals and groups exact, the remote-ip rows without them\n")
 	}
+	fmt.Fprintf(w, "registry only   %s of the remote %s (control from the AS holders' registration: networks not in the catalog, low confidence)\n", render.Percent(100*s.RegistryOnlyShare), s.ShareOf)
 	fmt.Fprintf(w, "unattributed    %s of the remote %s (control unknown)\n", render.Percent(100*s.UnattributedShare), s.ShareOf)
 	fmt.Fprintf(w, "internal        %s, %s flows (both ends local)\n", render.Bytes(s.Internal.Bytes), render.Comma(s.Internal.Flows))
 	fmt.Fprintf(w, "transit         %s, %s flows (neither end local)\n", render.Bytes(s.Transit.Bytes), render.Comma(s.Transit.Flows))
@@ -446,6 +447,9 @@ func writeGroup(w io.Writer, g *flowagg.Group) {
 			keys[i] = "unknown"
 		}
 		keys[i] = render.Safe(keys[i])
+		if g.By == flowagg.ByControl && g.Rows[i].RegistryControl != "" {
+			keys[i] += " (registry)"
+		}
 		width = max(width, len(keys[i]))
 	}
 	other := ""
@@ -491,6 +495,13 @@ func about(by string, r *flowagg.Row) string {
 	if r.Control != "" && by != flowagg.ByControl {
 		parts = append(parts, "control "+r.Control)
 	}
+	if r.RegistryControl != "" {
+		if by == flowagg.ByControl {
+			parts = append(parts, "AS holders' registration country; networks not in the catalog")
+		} else {
+			parts = append(parts, "control "+r.RegistryControl+" (registry only)")
+		}
+	}
 	if r.Location != "" && by != flowagg.ByLocation && (by == flowagg.ByRemoteIP || by == flowagg.ByASN) {
 		parts = append(parts, "location "+r.Location)
 	}
@@ -498,7 +509,7 @@ func about(by string, r *flowagg.Row) string {
 		parts = append(parts, "AS"+strconv.FormatUint(uint64(r.ASN), 10))
 	}
 	if by == flowagg.ByControl && r.Key == "" {
-		parts = append(parts, "no catalog provider matched")
+		parts = append(parts, "no route or no registry country")
 	}
 	return render.Safe(strings.Join(parts, ", "))
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
 )
@@ -52,5 +53,30 @@ func TestFlowsParallel(t *testing.T) {
 	}
 	if _, code := run("--parallel", "0", tsv); code != exitUsage {
 		t.Errorf("--parallel 0: exit %d, want %d", code, exitUsage)
+	}
+}
+
+func TestDataAgeWarning(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		built  string
+		maxAge int
+		warn   bool
+	}{
+		{"2026-06-17", 90, true},  // 174 days
+		{"2026-09-10", 90, false}, // 89 days
+		{"2026-09-08", 90, true},  // 91 days
+		{"2026-06-17", 0, false},  // off
+		{"", 90, false},           // unknown date
+		{"2026-99-99", 90, false},
+	} {
+		got := dataAgeWarning(tt.built, now, tt.maxAge)
+		if (got != "") != tt.warn {
+			t.Errorf("dataAgeWarning(%q, max %d) = %q, want a warning: %v", tt.built, tt.maxAge, got, tt.warn)
+		}
+		if tt.warn && !strings.Contains(got, "sovmap data update") {
+			t.Errorf("dataAgeWarning(%q) = %q, without the command that refreshes the data", tt.built, got)
+		}
 	}
 }

@@ -107,7 +107,7 @@ func runIP(e *env, args []string) error {
 	if mode, err = ipFormat(mode, *format, *asJSON || *brief, &pf); err != nil {
 		return err
 	}
-	eng, _, err := df.engine()
+	eng, _, err := df.engine(e)
 	if err != nil {
 		return err
 	}
@@ -452,9 +452,12 @@ func writeBlock(w *bufio.Writer, r *attribution.Record) {
 	if r.Parent != nil && (r.Operator == nil || r.Parent.ID != r.Operator.ID) {
 		row("parent", "%s [%s]", r.Parent.Name, r.Parent.Country)
 	}
-	if r.Control != nil {
+	switch {
+	case r.Control != nil && r.Control.Source == attribution.ControlRegistry:
+		row("control", "%s (registry only, unverified): %s", r.Control.Country, r.Control.Basis)
+	case r.Control != nil:
 		row("control", "%s: %s", r.Control.Country, r.Control.Basis)
-	} else {
+	default:
 		row("control", "unknown")
 	}
 	if r.Registration != nil {
@@ -471,7 +474,11 @@ func writeBlock(w *bufio.Writer, r *attribution.Record) {
 		if r.Location.Region != "" {
 			loc += ", region " + r.Location.Region
 		}
-		row("location", "%s (%s)", loc, r.Location.Source)
+		if r.Location.Anycast {
+			row("location", "anycast: served from many countries (%s %s)", r.Location.Source, loc)
+		} else {
+			row("location", "%s (%s)", loc, r.Location.Source)
+		}
 	}
 	switch {
 	case r.ASN != 0 && r.Prefix.IsValid():

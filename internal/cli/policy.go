@@ -550,7 +550,7 @@ func runPolicyTest(e *env, args []string) error {
 			return nil, err
 		}
 		if eng == nil {
-			if eng, _, err = df.engine(); err != nil {
+			if eng, _, err = df.engine(e); err != nil {
 				return nil, err
 			}
 		}

@@ -48,7 +48,7 @@ func randomAddrs(n int) []netip.Addr {
 //	go test -run '^$' -bench IPJSON -benchmem ./internal/cli
 func BenchmarkIPJSON(b *testing.B) {
 	var df dataFlags
-	eng, _, err := df.engine()
+	eng, _, err := df.engine(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func BenchmarkIPJSON(b *testing.B) {
 //	go test -run '^$' -bench IPJSONPolicyOverhead ./internal/cli
 func BenchmarkIPJSONPolicyOverhead(b *testing.B) {
 	var df dataFlags
-	eng, _, err := df.engine()
+	eng, _, err := df.engine(nil)
 	if err != nil {
 		b.Fatal(err)
 	}

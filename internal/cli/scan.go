@@ -142,7 +142,7 @@ func runScan(e *env, args []string) error {
 		}
 		servers = append(servers, s)
 	}
-	eng, _, err := o.data.engine()
+	eng, _, err := o.data.engine(e)
 	if err != nil {
 		return err
 	}
@@ -672,6 +672,16 @@ func scanPrintSummary(e *env, o *scanOpts, s dnsscan.Summary, zone *scanZoneInfo
 				break
 			}
 			render.Fprintf(w, "  %-69s %9s %7s\n", c.Country, render.Comma(c.Domains), scanPct(c.Domains, ls.Domains))
+		}
+		if len(ls.RegistryControls) > 0 {
+			fmt.Fprintf(w, "  %-69s %9s %7s\n", "REGISTRY ONLY (AS HOLDER'S COUNTRY, NO CATALOG PROVIDER)", "DOMAINS", "SHARE")
+			for i, c := range ls.RegistryControls {
+				if i == scanSummaryTop {
+					fmt.Fprintf(w, "  ... %d more (--json lists them all)\n", len(ls.RegistryControls)-scanSummaryTop)
+					break
+				}
+				render.Fprintf(w, "  %-69s %9s %7s\n", c.Country, render.Comma(c.Domains), scanPct(c.Domains, ls.Domains))
+			}
 		}
 		if len(ls.UnattributedSuffixes) > 0 {
 			fmt.Fprintf(w, "  %-69s %9s %7s\n", "UNATTRIBUTED HOST DOMAIN", "DOMAINS", "SHARE")

@@ -180,7 +180,11 @@ func runDataUpdate(e *env, args []string) error {
 // printUpdateReport writes the report as text: what was written, then one
 // line per source and dataset.
 func printUpdateReport(w io.Writer, rep *update.Report) {
-	render.Fprintf(w, "wrote %s (%s) in %.1fs, starting from %s\n", rep.Snapshot, render.IBytes(uint64(rep.Bytes)), rep.Seconds, rep.Previous)
+	if rep.Unchanged {
+		render.Fprintf(w, "nothing new: no source brought data, so no snapshot was written; the data in use is still %s\n", rep.Previous)
+	} else {
+		render.Fprintf(w, "wrote %s (%s) in %.1fs, starting from %s\n", rep.Snapshot, render.IBytes(uint64(rep.Bytes)), rep.Seconds, rep.Previous)
+	}
 	fmt.Fprintf(w, "%d feeds with %d ranges\n\n", rep.Feeds, rep.Ranges)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "FEED\tSTATUS\tDATE\tRANGES\tCHANGE\tREASON\n")
@@ -249,8 +253,12 @@ func reportFailures(e *env, rep *update.Report) {
 			}
 		}
 	}
-	if !rep.OK() {
-		fmt.Fprintf(e.stderr, "hint: the snapshot holds the previous data of the sources above; check them, or run again with --force to accept them as they are\n")
+	switch {
+	case rep.OK():
+	case rep.OnlyFailed():
+		fmt.Fprintf(e.stderr, "hint: the sources above could not be read (network, proxy or files); the data in use keeps their previous data. Check the connection, or build offline from files with --from DIR\n")
+	default:
+		fmt.Fprintf(e.stderr, "hint: a health guard refused the sources above and their previous data was kept; check them, or run again with --force to accept them as they are\n")
 	}
 }
 

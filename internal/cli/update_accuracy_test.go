@@ -69,7 +69,7 @@ func TestAccuracyUpdatedSnapshot(t *testing.T) {
 		t.Fatalf("sovmap data update --from %s: exit %d\n%s\n%s", feedsDir, code, stdout.String(), stderr.String())
 	}
 	df := dataFlags{dataDir: dir}
-	eng, tb, err := df.engine()
+	eng, tb, err := df.engine(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestAccuracyUpdatedSnapshot(t *testing.T) {
 	// The embedded snapshot alone, on the same addresses, for comparison.
 	var embedded dataFlags
 	embedded.snapshot = embeddedName
-	eng0, _, err := embedded.engine()
+	eng0, _, err := embedded.engine(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -331,6 +331,8 @@ func (a *HostAttribution) appendJSON(b []byte) []byte {
 		b = attribution.AppendJSONString(b, a.Control.Country)
 		b = append(b, `,"basis":`...)
 		b = attribution.AppendJSONString(b, a.Control.Basis)
+		b = append(b, `,"source":`...)
+		b = attribution.AppendJSONString(b, a.Control.Source)
 		b = append(b, '}')
 	}
 	if len(a.Evidence) > 0 {

@@ -24,6 +24,7 @@ type layerTally struct {
 	providers             map[string]int
 	names                 map[string]string
 	controls              map[string]int
+	registryControls      map[string]int
 	suffixes              map[string]int
 }
 
@@ -47,6 +48,11 @@ type LayerShares struct {
 	// Providers and Controls are sorted by number of domains.
 	Providers []ProviderShare `json:"providers"`
 	Controls  []CountryShare  `json:"controls"`
+	// RegistryControls counts, among the domains with hosts that no
+	// catalog provider serves, those whose hosts' networks are registered
+	// to AS holders in each country (control.source "registry"): a
+	// low-confidence answer, kept apart from Controls.
+	RegistryControls []CountryShare `json:"registry_controls,omitempty"`
 	// UnattributedSuffixes are the registrable domains (eTLD+1) of the
 	// hosts that no evidence attributes, by the number of domains using
 	// them: where the catalog could grow.
@@ -91,15 +97,18 @@ func (t *Tally) Add(r *Result) {
 		}
 		lt := t.layers[layer]
 		if lt == nil {
-			lt = &layerTally{providers: map[string]int{}, names: map[string]string{}, controls: map[string]int{}, suffixes: map[string]int{}}
+			lt = &layerTally{providers: map[string]int{}, names: map[string]string{}, controls: map[string]int{}, registryControls: map[string]int{}, suffixes: map[string]int{}}
 			t.layers[layer] = lt
 		}
 		lt.domains++
-		var provs, ctls, sufs []string
+		var provs, ctls, regs, sufs []string
 		for _, h := range hosts {
 			attributed := false
 			add := func(p *attribution.Ref, c *attribution.Control) {
 				if p == nil {
+					if c != nil && c.Source == attribution.ControlRegistry && !slices.Contains(regs, c.Country) {
+						regs = append(regs, c.Country)
+					}
 					return
 				}
 				attributed = true
@@ -138,6 +147,9 @@ func (t *Tally) Add(r *Result) {
 		for _, c := range ctls {
 			lt.controls[c]++
 		}
+		for _, c := range regs {
+			lt.registryControls[c]++
+		}
 		for _, s := range sufs {
 			lt.suffixes[s]++
 		}
@@ -174,6 +186,9 @@ func (t *Tally) Summary(top int) Summary {
 		for c, n := range lt.controls {
 			ls.Controls = append(ls.Controls, CountryShare{Country: c, Domains: n, Share: float64(n) / base})
 		}
+		for c, n := range lt.registryControls {
+			ls.RegistryControls = append(ls.RegistryControls, CountryShare{Country: c, Domains: n, Share: float64(n) / base})
+		}
 		for sf, n := range lt.suffixes {
 			ls.UnattributedSuffixes = append(ls.UnattributedSuffixes, SuffixShare{Suffix: sf, Domains: n, Share: float64(n) / base})
 		}
@@ -183,6 +198,9 @@ func (t *Tally) Summary(top int) Summary {
 		slices.SortFunc(ls.Controls, func(a, b CountryShare) int {
 			return cmp.Or(cmp.Compare(b.Domains, a.Domains), strings.Compare(a.Country, b.Country))
 		})
+		slices.SortFunc(ls.RegistryControls, func(a, b CountryShare) int {
+			return cmp.Or(cmp.Compare(b.Domains, a.Domains), strings.Compare(a.Country, b.Country))
+		})
 		slices.SortFunc(ls.UnattributedSuffixes, func(a, b SuffixShare) int {
 			return cmp.Or(cmp.Compare(b.Domains, a.Domains), strings.Compare(a.Suffix, b.Suffix))
 		})
@@ -190,6 +208,7 @@ func (t *Tally) Summary(top int) Summary {
 		if top > 0 {
 			ls.Providers = ls.Providers[:min(top, len(ls.Providers))]
 			ls.Controls = ls.Controls[:min(top, len(ls.Controls))]
+			ls.RegistryControls = ls.RegistryControls[:min(top, len(ls.RegistryControls))]
 			sufTop = min(top, MaxSuffixes)
 		}
 		ls.UnattributedSuffixes = ls.UnattributedSuffixes[:min(sufTop, len(ls.UnattributedSuffixes))]

@@ -50,6 +50,7 @@ func (a *Aggregator) Folded() int {
 type foldKey struct {
 	control, provider, operator, parent, location string
 	asn                                           uint32
+	registry                                      bool // control from the registry
 }
 
 func foldKeyOf(rec *attribution.Record) foldKey {
@@ -70,6 +71,7 @@ func foldKeyOf(rec *attribution.Record) foldKey {
 		k.location = rec.Location.Country
 	}
 	k.asn = rec.ASN
+	k.registry = fromRegistry(rec)
 	return k
 }
 

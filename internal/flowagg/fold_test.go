@@ -159,3 +159,52 @@ func TestBoundMerge(t *testing.T) {
 		t.Errorf("bounded shards differ (-unbounded +shards):\n%s", diff)
 	}
 }
+
+// TestRegistryTier checks that traffic whose control comes from the AS
+// holder's registration is kept apart from catalog-backed control: its own
+// rows in the control group, its own total, and not unattributed.
+func TestRegistryTier(t *testing.T) {
+	eng := engine(t)
+	local := flowagg.NewLocal(flowagg.DefaultLocal())
+	a := flowagg.New(local)
+	src := netip.MustParseAddrPort("10.1.2.3:50000")
+	// 47.88.1.1: Alibaba Cloud, in the catalog (CN). The others are drawn
+	// until one is on a network the catalog does not know, registered in
+	// CN, and one on no route at all.
+	catalogCN := netip.MustParseAddr("47.88.1.1")
+	var registryCN netip.Addr
+	for _, r := range flowtest.RemoteAddrs(20000, 17) {
+		rec := eng.Attribute(r)
+		if rec.Control != nil && rec.Control.Source == "registry" && rec.Control.Country == "CN" {
+			registryCN = r
+			break
+		}
+	}
+	if !registryCN.IsValid() {
+		t.Fatal("no address on a CN-registered network unknown to the catalog in the sample")
+	}
+	unrouted := netip.MustParseAddr("3fff::1")
+	for _, x := range []struct {
+		addr  netip.Addr
+		bytes uint64
+	}{{catalogCN, 1000}, {registryCN, 300}, {unrouted, 7}} {
+		r := flowlog.Record{Src: src, Dst: netip.AddrPortFrom(x.addr, 443), Proto: 6, SrcBytes: x.bytes, SrcPackets: 1}
+		a.Add(&r)
+	}
+	s := a.Summarize(eng, flowagg.Options{By: []string{flowagg.ByControl}})
+	if s.RegistryOnly.Bytes != 300 || s.Unattributed.Bytes != 7 || s.Remote.Bytes != 1307 {
+		t.Errorf("registry only %d, unattributed %d, remote %d bytes; want 300, 7, 1307", s.RegistryOnly.Bytes, s.Unattributed.Bytes, s.Remote.Bytes)
+	}
+	type row struct {
+		Key, Control, RegistryControl string
+		Bytes                         uint64
+	}
+	var got []row
+	for _, r := range s.Groups[0].Rows {
+		got = append(got, row{r.Key, r.Control, r.RegistryControl, r.Bytes})
+	}
+	want := []row{{"CN", "CN", "", 1000}, {"CN", "", "CN", 300}, {"", "", "", 7}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("control rows (-want +got):\n%s", diff)
+	}
+}

@@ -92,6 +92,12 @@ type Summary struct {
 	// jurisdiction is unknown.
 	Unattributed      Counters `json:"unattributed"`
 	UnattributedShare float64  `json:"unattributed_share"`
+	// RegistryOnly is the part of Remote to addresses whose control comes
+	// from the AS holder's registration alone (control.source "registry"):
+	// networks the catalog does not know. The rest of the attributed
+	// traffic is catalog-backed.
+	RegistryOnly      Counters `json:"registry_only"`
+	RegistryOnlyShare float64  `json:"registry_only_share"`
 	Remotes           int      `json:"remotes"` // distinct remote addresses
 	// Folded says how many remote addresses were folded into their
 	// groups past the bound on remotes tracked one by one, if any were.
@@ -127,14 +133,18 @@ type Group struct {
 // gives the provider's control country, a remote-ip row everything known
 // of the address) and are empty where they differ or are unknown.
 type Row struct {
-	Key      string `json:"key"`
-	Name     string `json:"name,omitempty"` // provider, company or AS name
-	Control  string `json:"control,omitempty"`
-	Provider string `json:"provider,omitempty"`
-	Operator string `json:"operator,omitempty"` // company ID
-	Parent   string `json:"parent,omitempty"`
-	Location string `json:"location,omitempty"`
-	ASN      uint32 `json:"asn,omitempty"`
+	Key     string `json:"key"`
+	Name    string `json:"name,omitempty"` // provider, company or AS name
+	Control string `json:"control,omitempty"`
+	// RegistryControl is the control country of rows whose remotes the
+	// catalog does not know: their AS holders' registration country. A
+	// control row has one of Control and RegistryControl.
+	RegistryControl string `json:"registry_control,omitempty"`
+	Provider        string `json:"provider,omitempty"`
+	Operator        string `json:"operator,omitempty"` // company ID
+	Parent          string `json:"parent,omitempty"`
+	Location        string `json:"location,omitempty"`
+	ASN             uint32 `json:"asn,omitempty"`
 	Counters
 	Remotes int     `json:"remotes,omitempty"` // distinct remote addresses
 	Share   float64 `json:"share"`             // of the remote traffic, see Summary.ShareOf
@@ -142,14 +152,24 @@ type Row struct {
 
 // attrs are a row's attribute fields and whether each is still shared.
 type attrs struct {
-	row                                                Row
-	control, provider, operator, parent, location, asn bool // mixed
+	row                                                                 Row
+	control, registryControl, provider, operator, parent, location, asn bool // mixed
+}
+
+// fromRegistry reports whether the record's control comes from the AS
+// holder's registration alone, not from the catalog.
+func fromRegistry(rec *attribution.Record) bool {
+	return rec.Control != nil && rec.Control.Source == attribution.ControlRegistry
 }
 
 func (g *attrs) note(rec *attribution.Record) {
-	var control, provider, operator, parent, location string
+	var control, registryControl, provider, operator, parent, location string
 	if rec.Control != nil {
-		control = rec.Control.Country
+		if fromRegistry(rec) {
+			registryControl = rec.Control.Country
+		} else {
+			control = rec.Control.Country
+		}
 	}
 	if rec.Provider != nil {
 		provider = rec.Provider.ID
@@ -166,6 +186,7 @@ func (g *attrs) note(rec *attribution.Record) {
 	r := &g.row
 	if r.Remotes == 0 {
 		r.Control, r.Provider, r.Operator, r.Parent, r.Location, r.ASN = control, provider, operator, parent, location, rec.ASN
+		r.RegistryControl = registryControl
 		return
 	}
 	mix := func(field *string, v string, mixed *bool) {
@@ -174,6 +195,7 @@ func (g *attrs) note(rec *attribution.Record) {
 		}
 	}
 	mix(&r.Control, control, &g.control)
+	mix(&r.RegistryControl, registryControl, &g.registryControl)
 	mix(&r.Provider, provider, &g.provider)
 	mix(&r.Operator, operator, &g.operator)
 	mix(&r.Parent, parent, &g.parent)
@@ -245,6 +267,7 @@ func (a *Aggregator) Summarize(att Attributor, opt Options) *Summary {
 		s.ShareOf = "flows"
 	}
 	s.UnattributedShare = s.share(&s.Unattributed)
+	s.RegistryOnlyShare = s.share(&s.RegistryOnly)
 	for _, dim := range by {
 		var g Group
 		switch dim {
@@ -389,15 +412,25 @@ func groupClasses(s *Summary, classes []class, dims []string) []map[string]*attr
 	}
 	for ci := range classes {
 		cl := &classes[ci]
-		if cl.rec.Control == nil {
+		registry := fromRegistry(&cl.rec)
+		switch {
+		case cl.rec.Control == nil:
 			s.Unattributed.Add(&cl.c)
+		case registry:
+			s.RegistryOnly.Add(&cl.c)
 		}
 		for d, dim := range dims {
 			key, name := keyOf(dim, &cl.rec)
-			g := groups[d][key]
+			// A country's catalog-backed control and its registry-only
+			// control are two rows, never one.
+			mk := key
+			if dim == ByControl && registry {
+				mk = key + " (registry)"
+			}
+			g := groups[d][mk]
 			if g == nil {
 				g = &attrs{row: Row{Key: key, Name: name}}
-				groups[d][key] = g
+				groups[d][mk] = g
 			}
 			g.note(&cl.rec)
 			g.row.Counters.Add(&cl.c)
@@ -446,7 +479,15 @@ func compareFoldKeys(x, y foldKey) int {
 		cmp.Compare(x.parent, y.parent),
 		cmp.Compare(x.location, y.location),
 		cmp.Compare(x.asn, y.asn),
+		cmp.Compare(b2i(x.registry), b2i(y.registry)),
 	)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func serviceName(k uint32) string {
@@ -465,7 +506,8 @@ func compareRows(a, b *Row) int {
 	if c := cmp.Compare(b.Flows, a.Flows); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Key, b.Key)
+	// A country's catalog row before its registry row.
+	return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.RegistryControl, b.RegistryControl))
 }
 
 func topRows(by string, rows []Row, top int) Group {

@@ -68,8 +68,9 @@ var knownFuncs = []struct{ sig, doc string }{
 	{"affiliated(company, list) bool", "the company is not on the list but sits under the same parent as an entry (an affiliate)"},
 	{"listing(company, list) map(string, string)", "how the company is tied to the list: entry, name, since, scope, source, relation, via; empty when not"},
 	{"providers(record) list(string)", "the provider IDs found anywhere in a record (for layers and groups that embed attribution records)"},
-	{"controls(record) list(string)", "the control countries found anywhere in a record"},
-	{"locations(record) list(string)", "the location countries found anywhere in a record"},
+	{"controls(record) list(string)", "the control countries found anywhere in a record, catalog-backed ones only (control.source \"registry\" and registry_control are left out)"},
+	{"registry_controls(record) list(string)", "the control countries found anywhere in a record that come from the registry alone (the AS holder's registration: control.source \"registry\", or a flow group's registry_control)"},
+	{"locations(record) list(string)", "the location countries found anywhere in a record, anycast locations left out (they are served from many countries)"},
 	{"operators(record) list(string)", "the operator company IDs found anywhere in a record"},
 	{"unattributed(record) int", "how many embedded attribution records (objects with an ip) have no provider"},
 }
@@ -164,11 +165,18 @@ func (e *Env) celEnv() (*cel.Env, error) {
 			}))),
 		cel.Function("controls", cel.Overload("controls_dyn", []*cel.Type{cel.DynType}, strList,
 			cel.UnaryBinding(func(v ref.Val) ref.Val {
-				return types.NewStringList(types.DefaultTypeAdapter, collect(v.Value(), "control", "country"))
+				return types.NewStringList(types.DefaultTypeAdapter, collectWhere(v.Value(), "control", "country", notRegistry))
+			}))),
+		cel.Function("registry_controls", cel.Overload("registry_controls_dyn", []*cel.Type{cel.DynType}, strList,
+			cel.UnaryBinding(func(v ref.Val) ref.Val {
+				out := collectWhere(v.Value(), "control", "country", fromRegistry)
+				out = append(out, collect(v.Value(), "registry_control", "country")...)
+				slices.Sort(out)
+				return types.NewStringList(types.DefaultTypeAdapter, slices.Compact(out))
 			}))),
 		cel.Function("locations", cel.Overload("locations_dyn", []*cel.Type{cel.DynType}, strList,
 			cel.UnaryBinding(func(v ref.Val) ref.Val {
-				return types.NewStringList(types.DefaultTypeAdapter, collect(v.Value(), "location", "country"))
+				return types.NewStringList(types.DefaultTypeAdapter, collectWhere(v.Value(), "location", "country", notAnycast))
 			}))),
 		cel.Function("operators", cel.Overload("operators_dyn", []*cel.Type{cel.DynType}, strList,
 			cel.UnaryBinding(func(v ref.Val) ref.Val {
@@ -256,6 +264,22 @@ func (e *Env) link(idv, listv ref.Val) (linkVia, bool, ref.Val) {
 // collect returns the distinct values found under key anywhere in v: the
 // string itself, or the string field sub of an object.
 func collect(v any, key, sub string) []string {
+	return collectWhere(v, key, sub, nil)
+}
+
+// notRegistry keeps the control objects that the catalog backs (and a
+// flow group's control string, o nil).
+func notRegistry(o map[string]any) bool { return o == nil || o["source"] != "registry" }
+
+// fromRegistry keeps the control objects that come from the registry.
+func fromRegistry(o map[string]any) bool { return o != nil && o["source"] == "registry" }
+
+// notAnycast keeps the location objects that are not anycast.
+func notAnycast(o map[string]any) bool { return o == nil || o["anycast"] != true }
+
+// collectWhere is collect of the values whose object keep accepts (keep
+// is given nil for a plain string); a nil keep accepts all.
+func collectWhere(v any, key, sub string, keep func(map[string]any) bool) []string {
 	seen := map[string]bool{}
 	var walk func(v any, depth int)
 	walk = func(v any, depth int) {
@@ -268,12 +292,12 @@ func collect(v any, key, sub string) []string {
 				if k == key {
 					switch y := val.(type) {
 					case string:
-						if y != "" {
+						if y != "" && (keep == nil || keep(nil)) {
 							seen[y] = true
 						}
 						continue
 					case map[string]any:
-						if s, ok := y[sub].(string); ok && s != "" {
+						if s, ok := y[sub].(string); ok && s != "" && (keep == nil || keep(y)) {
 							seen[s] = true
 						}
 						continue

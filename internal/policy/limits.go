@@ -168,7 +168,7 @@ var envSize = cost.SizeEstimate{Min: 0, Max: SizeHint}
 // EstimateCallCost implements cost.Estimator for the functions of the Env.
 func (s *sizer) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
 	switch overloadID {
-	case "providers_dyn", "controls_dyn", "locations_dyn", "operators_dyn", "unattributed_dyn":
+	case "providers_dyn", "controls_dyn", "registry_controls_dyn", "locations_dyn", "operators_dyn", "unattributed_dyn":
 		// A walk of the record, giving up to one string of the record
 		// per element: counted as long as the record.
 		rec := &cost.SizeEstimate{Min: 0, Max: s.record}

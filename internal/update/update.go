@@ -75,6 +75,22 @@ type Report struct {
 	// Defects counts the input defects the snapshot builder repaired or
 	// dropped, by kind (see docs/snapshot.md).
 	Defects map[string]int `json:"defects,omitempty"`
+	// Unchanged says that no source brought new data, so no snapshot was
+	// written: the data in use (Previous) stays the default.
+	Unchanged bool `json:"unchanged,omitempty"`
+}
+
+// brought reports whether some source or dataset brings new data.
+func (r *Report) brought() bool {
+	fresh := func(status string) bool { return status == StatusUpdated || status == StatusForced }
+	return slices.ContainsFunc(r.Sources, func(s SourceReport) bool { return fresh(s.Status) }) ||
+		slices.ContainsFunc(r.Datasets, func(d DatasetReport) bool { return fresh(d.Status) })
+}
+
+// OnlyFailed reports whether every source that failed did so in its
+// download or read, none refused by a health guard: --force would not help.
+func (r *Report) OnlyFailed() bool {
+	return !slices.ContainsFunc(r.Sources, func(s SourceReport) bool { return s.Failed && s.Status == StatusRefused })
 }
 
 // Statuses of a source in a [SourceReport].
@@ -188,6 +204,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	dropParsed(inputs)
+	if !u.rep.brought() {
+		// Nothing new (all failed, or nothing selected changed): the data
+		// in use stays as it is, rather than a copy of it dated today.
+		u.rep.Unchanged = true
+		u.rep.Seconds = time.Since(start).Seconds()
+		return u.rep, nil
+	}
 	t, err := u.build(routing, feeds)
 	if err != nil {
 		return nil, err

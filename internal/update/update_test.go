@@ -866,3 +866,41 @@ func TestRunCreationLogElsewhere(t *testing.T) {
 		t.Errorf("pfx2as-v4: %s: %s, %d requests to the other server; want failed, none", s.Status, s.Reason, otherHits.Load())
 	}
 }
+
+// TestRunNothingNew has every source fail, as without a network: no
+// snapshot is written, the previous one stays in place byte for byte, and
+// the report says so; none of the failures is one --force would fix.
+func TestRunNothingNew(t *testing.T) {
+	t.Parallel()
+	up, dir, _ := healthy(t)
+	before, err := os.ReadFile(SnapshotPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := func(w http.ResponseWriter, r *http.Request) {
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close() // the connection drops: no answer at all
+				return
+			}
+		}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}
+	for name := range served {
+		up.handle(name, down)
+	}
+	opts := up.options(t, dir)
+	opts.Now = func() time.Time { return time.Date(2026, 8, 3, 10, 0, 0, 0, time.UTC) }
+	rep := mustRun(t, opts)
+	if !rep.Unchanged || rep.Snapshot != "" || rep.OK() || !rep.OnlyFailed() {
+		t.Errorf("report: unchanged %v, snapshot %q, ok %v, only failed %v; want unchanged, none written, failures of reading only",
+			rep.Unchanged, rep.Snapshot, rep.OK(), rep.OnlyFailed())
+	}
+	after, err := os.ReadFile(SnapshotPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("the snapshot in use was replaced by an update that brought nothing")
+	}
+}
