@@ -10,10 +10,45 @@ import (
 
 // A Source is a document that supports a claim of the catalog.
 type Source struct {
-	ID    string `yaml:"id" json:"id"`
-	URL   string `yaml:"url" json:"url"`
-	Date  string `yaml:"date" json:"date"` // when the source was read or published, YYYY-MM-DD
-	Title string `yaml:"title" json:"title,omitempty"`
+	ID    string     `yaml:"id" json:"id"`
+	Kind  SourceKind `yaml:"kind" json:"kind"`
+	URL   string     `yaml:"url" json:"url"`
+	Date  string     `yaml:"date" json:"date"` // when the source was read or published, YYYY-MM-DD
+	Title string     `yaml:"title" json:"title,omitempty"`
+}
+
+// SourceKind says what kind of document a source is, and so how much a
+// claim resting on it can be trusted.
+type SourceKind string
+
+// The kinds of source. Filings, official pages and registry records are
+// primary: they come from the company, a government or a registry itself.
+const (
+	// SourceFiling is a document filed with a regulator or an exchange (an
+	// SEC 10-K, 20-F or 8-K, an HKEX or MOEX disclosure, an annual report),
+	// read at the regulator or at the filer's own investor-relations site.
+	SourceFiling SourceKind = "filing"
+	// SourceOfficial is a page of the company itself or of a government
+	// or public body: its site, documentation, legal notices, releases.
+	SourceOfficial SourceKind = "official"
+	// SourceRegistry is a registry's record: RIR whois, PeeringDB, a
+	// company register, a domain registry's zone.
+	SourceRegistry SourceKind = "registry"
+	// SourcePress is news reporting.
+	SourcePress SourceKind = "press"
+	// SourceDerived is anything compiled or copied by a third party: data
+	// sets, classifications, AS names, wikis, aggregators, copies of
+	// filings or official pages on other sites.
+	SourceDerived SourceKind = "derived"
+)
+
+// SourceKinds are the kinds a source may have.
+var SourceKinds = []SourceKind{SourceFiling, SourceOfficial, SourceRegistry, SourcePress, SourceDerived}
+
+// IsPrimary reports whether k is a kind of primary source: a filing, an
+// official page or a registry record.
+func (k SourceKind) IsPrimary() bool {
+	return k == SourceFiling || k == SourceOfficial || k == SourceRegistry
 }
 
 // A Company is a legal entity: an operator of networks or a parent of one.

@@ -24,6 +24,15 @@ const MaxParentDepth = 32
 // ProviderKinds are the kinds a provider may have.
 var ProviderKinds = []string{"cloud", "cdn", "dns", "mail", "hosting", "network", "security", "saas"}
 
+// sourceKindList is [SourceKinds] for messages: "filing, official, ...".
+var sourceKindList = func() string {
+	ks := make([]string, len(SourceKinds))
+	for i, k := range SourceKinds {
+		ks[i] = string(k)
+	}
+	return strings.Join(ks, ", ")
+}()
+
 // A merged catalog is the union of catalog data, a later entry replacing an
 // earlier one with its ID, before it is checked and indexed.
 type merged struct {
@@ -297,6 +306,12 @@ func (ck *checker) sources() {
 		}
 		if !iso.IsDate(s.Date) {
 			ck.bad(at, "%s: date %q is not YYYY-MM-DD", what, s.Date)
+		}
+		switch {
+		case s.Kind == "":
+			ck.bad(at, "%s: no kind (want one of %s)", what, sourceKindList)
+		case !slices.Contains(SourceKinds, s.Kind):
+			ck.bad(at, "%s: unknown kind %q (want one of %s)", what, s.Kind, sourceKindList)
 		}
 	}
 }

@@ -29,8 +29,8 @@ import (
 func testData() attribution.CatalogData {
 	return attribution.CatalogData{
 		Sources: []attribution.Source{
-			{ID: "src", URL: "https://example.com/src", Date: "2026-06-17", Title: "test source"},
-			{ID: "src2", URL: "http://example.org/other", Date: "2025-01-02"},
+			{ID: "src", Kind: attribution.SourceFiling, URL: "https://example.com/src", Date: "2026-06-17", Title: "test source"},
+			{ID: "src2", Kind: attribution.SourcePress, URL: "http://example.org/other", Date: "2025-01-02"},
 		},
 		Companies: []attribution.Company{
 			{ID: "acme-group", Name: "Acme Group Holding", Headquarters: "CN", City: "Hangzhou", Incorporated: "KY", Sources: []string{"src"}},
@@ -233,9 +233,19 @@ func TestNewCatalogErrors(t *testing.T) {
 			want:   []string{`source src: date "2026-02-30" is not YYYY-MM-DD`},
 		},
 		{
+			name:   "source without kind",
+			change: func(d *attribution.CatalogData) { d.Sources[0].Kind = "" },
+			want:   []string{"source src: no kind (want one of filing, official, registry, press, derived)"},
+		},
+		{
+			name:   "unknown source kind",
+			change: func(d *attribution.CatalogData) { d.Sources[1].Kind = "blog" },
+			want:   []string{`source src2: unknown kind "blog" (want one of filing, official, registry, press, derived)`},
+		},
+		{
 			name: "source with empty id",
 			change: func(d *attribution.CatalogData) {
-				d.Sources = append(d.Sources, attribution.Source{URL: "https://x.test", Date: "2026-01-01"})
+				d.Sources = append(d.Sources, attribution.Source{Kind: attribution.SourceOfficial, URL: "https://x.test", Date: "2026-01-01"})
 			},
 			want: []string{"source with empty id"},
 		},
@@ -378,7 +388,7 @@ func TestNewCatalogErrors(t *testing.T) {
 			name:   "override drops a cited source",
 			change: func(*attribution.CatalogData) {},
 			extra: []attribution.CatalogData{{
-				Sources: []attribution.Source{{ID: "src2", URL: "not a url", Date: "2026-01-01"}},
+				Sources: []attribution.Source{{ID: "src2", Kind: attribution.SourcePress, URL: "not a url", Date: "2026-01-01"}},
 			}},
 			want: []string{`source src2: url "not a url" is not an http(s) URL`},
 		},
@@ -451,7 +461,7 @@ func sortedStrings(s []string) bool {
 func TestNewCatalogOverride(t *testing.T) {
 	t.Parallel()
 	user := attribution.CatalogData{
-		Sources: []attribution.Source{{ID: "user", URL: "https://user.example/", Date: "2026-07-01"}},
+		Sources: []attribution.Source{{ID: "user", Kind: attribution.SourceOfficial, URL: "https://user.example/", Date: "2026-07-01"}},
 		Companies: []attribution.Company{
 			// beta-inc moves to Germany and gets a parent.
 			{ID: "beta-inc", Name: "Beta GmbH", Headquarters: "DE", Parent: "acme-group", Sources: []string{"user"}},
@@ -1009,7 +1019,7 @@ func TestNewCatalogErrorFiles(t *testing.T) {
 			name: "source with empty id, no file name",
 			data: []attribution.CatalogData{func() attribution.CatalogData {
 				d := testData()
-				d.Sources = append(d.Sources, attribution.Source{URL: "https://x.test", Date: "2026-01-01"})
+				d.Sources = append(d.Sources, attribution.Source{Kind: attribution.SourceOfficial, URL: "https://x.test", Date: "2026-01-01"})
 				return d
 			}()},
 			want: "source with empty id",
@@ -1018,7 +1028,7 @@ func TestNewCatalogErrorFiles(t *testing.T) {
 			name: "source with empty id, file name",
 			data: []attribution.CatalogData{named("user.yaml", func() attribution.CatalogData {
 				d := testData()
-				d.Sources = append(d.Sources, attribution.Source{URL: "https://x.test", Date: "2026-01-01"})
+				d.Sources = append(d.Sources, attribution.Source{Kind: attribution.SourceOfficial, URL: "https://x.test", Date: "2026-01-01"})
 				return d
 			}())},
 			want: "user.yaml: source with empty id",
@@ -1206,7 +1216,7 @@ func TestNewCatalogParentChainsSlow(t *testing.T) {
 	for round := range 200 {
 		n := 1 + r.IntN(120)
 		parent := map[string]string{}
-		d := attribution.CatalogData{Sources: []attribution.Source{{ID: "src", URL: "https://x.example", Date: "2026-01-01"}}}
+		d := attribution.CatalogData{Sources: []attribution.Source{{ID: "src", Kind: attribution.SourceOfficial, URL: "https://x.example", Date: "2026-01-01"}}}
 		for i := range n {
 			id := "c" + strconv.Itoa(i)
 			var p string

@@ -17,7 +17,7 @@ const fuzzDeadline = 2 * time.Second
 // FuzzParse feeds arbitrary files to the catalog parser and, when they
 // parse, to NewCatalog: neither may panic nor take long, whatever the input.
 func FuzzParse(f *testing.F) {
-	f.Add("sources:\n  - {id: s, url: https://x.example, date: 2026-01-01}\ncompanies:\n  - {id: a, name: A, headquarters: US, sources: [s]}\n")
+	f.Add("sources:\n  - {id: s, kind: official, url: https://x.example, date: 2026-01-01}\ncompanies:\n  - {id: a, name: A, headquarters: US, sources: [s]}\n")
 	f.Add("providers:\n  - id: p\n    name: P\n    kinds: [cloud]\n    operator: a\n    asns: [{asn: 1, source: s}]\n    sources: [s]\n")
 	f.Add("traps: [{asn: 34947, name: x, note: y, source: s}]\n")
 	f.Add("regions: [{provider: p, id: r, country: US, source: s}]\n")

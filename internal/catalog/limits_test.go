@@ -11,7 +11,7 @@ import (
 )
 
 // hostileHeader declares a source for the inputs of TestParseHostile.
-const hostileHeader = "sources: [{id: s, url: https://x.example, date: 2026-01-01}]\n"
+const hostileHeader = "sources: [{id: s, kind: official, url: https://x.example, date: 2026-01-01}]\n"
 
 // hostileProvider starts a provider p, operated by a, indented for more
 // fields.
@@ -116,7 +116,7 @@ func TestParseErrorLines(t *testing.T) {
 		},
 		{
 			name: "check",
-			in: `sources: [{id: s, url: https://x.example, date: 2026-01-01}]
+			in: `sources: [{id: s, kind: official, url: https://x.example, date: 2026-01-01}]
 companies:
   - id: a
     name: A

@@ -44,7 +44,7 @@ func TestUserCatalogErrorsCapped(t *testing.T) {
 		t.Run(test.name, func(t *testing.T) {
 			t.Parallel()
 			var b strings.Builder
-			b.WriteString("sources:\n  - {id: ours, url: https://intranet.example/ipam, date: 2026-11-01}\nranges:\n")
+			b.WriteString("sources:\n  - {id: ours, kind: official, url: https://intranet.example/ipam, date: 2026-11-01}\nranges:\n")
 			for i := range n {
 				b.WriteString("  - " + test.entry(i) + "\n")
 			}
