@@ -55,7 +55,10 @@ func updateAccuracyFeeds() []accuracyFeed {
 // addresses sampled from those feeds, the share that gets the feed's
 // provider and control country, and for ranges with a region (or a
 // geofeed's country) the share whose location country is the region's.
-// Run it with -v to see the table; docs/data-update.md records the figures:
+// The same shares are measured with the embedded snapshot, whose feed
+// layer holds the same feeds (not held out), and with its routing data
+// alone (held out). Run it with -v to see the table; docs/data-update.md
+// records the figures:
 //
 //	go test ./internal/cli -run TestAccuracyUpdatedSnapshot -v
 func TestAccuracyUpdatedSnapshot(t *testing.T) {
@@ -80,20 +83,22 @@ func TestAccuracyUpdatedSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The embedded snapshot alone, on the same addresses, for comparison.
+	// The embedded snapshot, and its routing data alone, on the same
+	// addresses, for comparison.
 	var embedded dataFlags
 	embedded.snapshot = embeddedName
 	eng0, _, err := embedded.engine(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	engR := routingOnlyEngine(t)
 
 	const perFeed = 5000
 	var table strings.Builder
-	fmt.Fprintf(&table, "\n%-13s %7s %9s %9s %9s %9s %9s %9s\n", "feed", "sampled", "provider", "control", "regioned", "location", "embedded", "emb. loc")
+	fmt.Fprintf(&table, "\n%-13s %7s %9s %9s %9s %9s %9s %9s %9s %9s\n", "feed", "sampled", "provider", "control", "regioned", "location", "embedded", "emb. loc", "routing", "rt. loc")
 	var all accuracyCount
 	for _, f := range updateAccuracyFeeds() {
-		c, misses := sampleFeed(t, f, perFeed, eng, eng0, cat)
+		c, misses := sampleFeed(t, f, perFeed, [3]*attribution.Engine{eng, eng0, engR}, cat)
 		c.row(&table, f.name)
 		for _, m := range topMisses(misses, 5) {
 			fmt.Fprintf(&table, "    miss %5d  %s\n", misses[m], m)
@@ -105,19 +110,22 @@ func TestAccuracyUpdatedSnapshot(t *testing.T) {
 				f.name, pct(c.provider, c.n), pct(c.control, c.n), pct(c.location, c.regioned))
 		}
 	}
-	fmt.Fprintf(&table, "%-13s %7d %8.2f%% %8.2f%% %9d %8.2f%% %8.2f%% %8.2f%%\n", "all", all.n,
-		100*float64(all.provider)/float64(all.n), 100*float64(all.control)/float64(all.n),
-		all.regioned, 100*float64(all.location)/float64(max(all.regioned, 1)), 100*float64(all.before)/float64(all.n), 100*float64(all.beforeLoc)/float64(max(all.regioned, 1)))
+	all.row(&table, "all")
 	t.Log("provider and control: share of sampled addresses; location: share of the addresses whose range has a region or a country;\n" +
-		"embedded, emb. loc: provider and location shares with the embedded snapshot alone, on the same addresses")
+		"embedded, emb. loc: provider and location shares with the embedded snapshot, on the same addresses (it holds the same feeds: not held out);\n" +
+		"routing, rt. loc: the same with the embedded snapshot's routing data alone (held out)")
 	t.Log(table.String())
 }
 
 // accuracyCount counts sampled addresses of TestAccuracyUpdatedSnapshot:
 // those with the feed's provider and control country, those whose range
-// has a location and those located there, and the provider and location
-// hits of the embedded snapshot alone (before, beforeLoc).
-type accuracyCount struct{ n, provider, control, regioned, location, before, beforeLoc int }
+// has a location and those located there, the provider and location hits
+// of the embedded snapshot (before, beforeLoc) and of its routing data
+// alone (routing, routingLoc).
+type accuracyCount struct {
+	n, provider, control, regioned, location int
+	before, beforeLoc, routing, routingLoc   int
+}
 
 func (c *accuracyCount) add(o accuracyCount) {
 	c.n += o.n
@@ -127,11 +135,14 @@ func (c *accuracyCount) add(o accuracyCount) {
 	c.location += o.location
 	c.before += o.before
 	c.beforeLoc += o.beforeLoc
+	c.routing += o.routing
+	c.routingLoc += o.routingLoc
 }
 
 // row writes the count as a line of the table.
 func (c *accuracyCount) row(w io.Writer, name string) {
-	fmt.Fprintf(w, "%-13s %7d %8.2f%% %8.2f%% %9d %8.2f%% %8.2f%% %8.2f%%\n", name, c.n, pct(c.provider, c.n), pct(c.control, c.n), c.regioned, pct(c.location, c.regioned), pct(c.before, c.n), pct(c.beforeLoc, c.regioned))
+	fmt.Fprintf(w, "%-13s %7d %8.2f%% %8.2f%% %9d %8.2f%% %8.2f%% %8.2f%% %8.2f%% %8.2f%%\n", name, c.n, pct(c.provider, c.n), pct(c.control, c.n),
+		c.regioned, pct(c.location, c.regioned), pct(c.before, c.n), pct(c.beforeLoc, c.regioned), pct(c.routing, c.n), pct(c.routingLoc, c.regioned))
 }
 
 // pct is k of n in percent, 100 when n is 0.
@@ -143,10 +154,11 @@ func pct(k, n int) float64 {
 }
 
 // sampleFeed attributes n addresses sampled from a feed's ranges with the
-// updated snapshot (eng) and the embedded one (eng0), and counts the hits
-// and misses.
-func sampleFeed(t *testing.T, f accuracyFeed, n int, eng, eng0 *attribution.Engine, cat *attribution.Catalog) (accuracyCount, map[string]int) {
+// engines of the updated snapshot, the embedded one and its routing data
+// alone, and counts the hits and misses (of the first).
+func sampleFeed(t *testing.T, f accuracyFeed, n int, engs [3]*attribution.Engine, cat *attribution.Catalog) (accuracyCount, map[string]int) {
 	t.Helper()
+	eng, eng0, engR := engs[0], engs[1], engs[2]
 	ranges := readFeed(t, f)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var c accuracyCount
@@ -172,9 +184,12 @@ func sampleFeed(t *testing.T, f accuracyFeed, n int, eng, eng0 *attribution.Engi
 		if rec.Control != nil && rec.Control.Country == wantC {
 			c.control++
 		}
-		r0 := eng0.Attribute(a)
+		r0, rR := eng0.Attribute(a), engR.Attribute(a)
 		if r0.Provider != nil && slices.Contains(strings.Split(wantP, "|"), r0.Provider.ID) {
 			c.before++
+		}
+		if rR.Provider != nil && slices.Contains(strings.Split(wantP, "|"), rR.Provider.ID) {
+			c.routing++
 		}
 		wantLoc := feedLocation(cat, r, wantP)
 		if wantLoc == "" {
@@ -183,6 +198,9 @@ func sampleFeed(t *testing.T, f accuracyFeed, n int, eng, eng0 *attribution.Engi
 		c.regioned++
 		if r0.Location != nil && r0.Location.Country == wantLoc {
 			c.beforeLoc++
+		}
+		if rR.Location != nil && rR.Location.Country == wantLoc {
+			c.routingLoc++
 		}
 		if rec.Location != nil && rec.Location.Country == wantLoc {
 			c.location++

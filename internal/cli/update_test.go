@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sovmap/sovmap/internal/cli"
+	"github.com/sovmap/sovmap/internal/snapshot"
 	"github.com/sovmap/sovmap/internal/update"
 )
 
@@ -88,6 +89,21 @@ func (fs *feedServer) sourcesFile(t *testing.T) string {
 	return path
 }
 
+// writeNoFeeds writes into the data directory dir a snapshot that holds
+// nothing, for the updates that follow to start from. The test feeds
+// (a few ranges each) are healthy against it, whereas against the
+// embedded snapshot's real feeds they shrank and are refused.
+func writeNoFeeds(t *testing.T, dir string) {
+	t.Helper()
+	tb, _, err := snapshot.NewBuilder(snapshot.Meta{Name: "no feeds"}).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := update.WriteFileAtomic(update.SnapshotPath(dir), tb.Encode); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // ipRecord is the part of the JSON contract this test reads.
 type ipRecord struct {
 	IP       string `json:"ip"`
@@ -132,17 +148,34 @@ func TestDataUpdate(t *testing.T) {
 	sources := fs.sourcesFile(t)
 	const feedOnly = "15.230.221.10" // in AWS's us-east-1 feed; no routing data announces it
 
+	// The embedded snapshot holds the providers' real feeds, which the
+	// test feeds (a few ranges each) shrank from: a first update is
+	// refused and keeps the embedded feeds.
 	before := ipJSON(t, feedOnly)
-	if before.Provider != nil {
-		t.Fatalf("%s attributed to %s before the update; the test needs an address only the feed knows", feedOnly, before.Provider.ID)
+	if before.Provider == nil || before.Provider.ID != "aws" || len(before.Evidence) == 0 || before.Evidence[0].Source != "aws 2025-07-24" {
+		t.Fatalf("embedded snapshot: %s = %+v, want aws from its aws feed of 2025-07-24", feedOnly, before)
+	}
+	code, out, errs := sovmap(t, "data", "update", "--sources", sources)
+	if code != 1 || !strings.Contains(out, "starting from embedded") {
+		t.Errorf("sovmap data update from the embedded snapshot: exit %d, want 1\nstdout:\n%s", code, out)
+	}
+	for _, want := range []string{"sovmap: data update: aws: refused: shrank from 9,066 to 10 ranges", "kept the previous data (2025-07-24, 9,066 ranges)"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("sovmap data update from the embedded snapshot: stderr lacks %q:\n%s", want, errs)
+		}
 	}
 
-	// A healthy update into the default data directory.
-	code, out, errs := sovmap(t, "data", "update", "--sources", sources)
+	// From a snapshot without feeds, the address is unknown until a
+	// healthy update into the default data directory.
+	writeNoFeeds(t, dataDir)
+	if r := ipJSON(t, feedOnly); r.Provider != nil {
+		t.Fatalf("%s attributed to %s by a snapshot without feeds", feedOnly, r.Provider.ID)
+	}
+	code, out, errs = sovmap(t, "data", "update", "--sources", sources)
 	if code != 0 || errs != "" {
 		t.Fatalf("sovmap data update: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
-	for _, want := range []string{"wrote " + filepath.Join(dataDir, "sovmap.snap"), "starting from embedded", "aws ", "updated", "2025-07-24", "azure", "missing", "disabled by the configuration"} {
+	for _, want := range []string{"wrote " + filepath.Join(dataDir, "sovmap.snap"), "starting from " + filepath.Join(dataDir, "sovmap.snap"), "aws ", "updated", "2025-07-24", "azure", "missing", "disabled by the configuration"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("sovmap data update output lacks %q:\n%s", want, out)
 		}
@@ -159,9 +192,9 @@ func TestDataUpdate(t *testing.T) {
 	if len(r.Evidence) == 0 || r.Evidence[0].Method != "feed" || r.Evidence[0].Source != "aws 2025-07-24" {
 		t.Errorf("evidence of %s = %+v, want the aws feed of 2025-07-24 first", feedOnly, r.Evidence)
 	}
-	// The embedded snapshot stays one flag away.
-	if r := ipJSON(t, "--snapshot", "embedded", feedOnly); r.Provider != nil {
-		t.Errorf("--snapshot embedded: %s = %+v, want no provider", feedOnly, r.Provider)
+	// The embedded snapshot stays one flag away, with its own feeds.
+	if r := ipJSON(t, "--snapshot", "embedded", feedOnly); r.Provider == nil || r.Provider.ID != "aws" || len(r.Evidence) == 0 || r.Evidence[0].Source != "aws 2025-07-24" {
+		t.Errorf("--snapshot embedded: %s = %+v, want aws from the embedded aws feed", feedOnly, r)
 	}
 
 	// data info says which snapshot is in use, and each feed's state.
@@ -174,7 +207,7 @@ func TestDataUpdate(t *testing.T) {
 			t.Errorf("sovmap data info lacks %q:\n%s", want, out)
 		}
 	}
-	if _, out, _ := sovmap(t, "data", "info", "--snapshot", "embedded"); !strings.Contains(out, "embedded in the binary (--snapshot embedded)") || strings.Contains(out, "provider feeds:") {
+	if _, out, _ := sovmap(t, "data", "info", "--snapshot", "embedded"); !strings.Contains(out, "embedded in the binary (--snapshot embedded)") || !strings.Contains(out, "provider feeds:") || strings.Contains(out, "updated 20") {
 		t.Errorf("sovmap data info --snapshot embedded:\n%s", out)
 	}
 
@@ -208,8 +241,11 @@ func TestDataUpdate(t *testing.T) {
 		t.Errorf("sovmap data info does not show the refused feed:\n%s", out)
 	}
 
-	// Offline, from a folder, into another data directory.
+	// Offline, from a folder, into another data directory (whose snapshot
+	// has no feeds: the folder lacks most of the embedded ones, which
+	// would be reported as disappeared).
 	other := t.TempDir()
+	writeNoFeeds(t, other)
 	code, out, errs = sovmap(t, "data", "update", "--from", testFeedDir, "--data-dir", other)
 	if code != 0 {
 		t.Fatalf("sovmap data update --from: exit %d\n%s\n%s", code, out, errs)
@@ -266,7 +302,9 @@ func TestDataUpdateRedirect(t *testing.T) {
 	redirector := httptest.NewServer(http.RedirectHandler(fs.srv.URL+"/aws-ip-ranges.json", http.StatusFound))
 	t.Cleanup(redirector.Close)
 	from, to := redirector.URL+"/ip-ranges.json", fs.srv.URL+"/aws-ip-ranges.json"
-	args := []string{"data", "update", "--sources", sources, "--source", "aws=" + from, "--data-dir", t.TempDir()}
+	dataDir := t.TempDir()
+	writeNoFeeds(t, dataDir) // the test feeds are healthy against no feeds, not against the embedded ones
+	args := []string{"data", "update", "--sources", sources, "--source", "aws=" + from, "--data-dir", dataDir}
 
 	code, out, errs := sovmap(t, args...)
 	want := "sovmap: data update: aws: failed: download failed: redirect from " + from + " to " + to +

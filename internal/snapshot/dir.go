@@ -34,8 +34,18 @@ var Packages = []Package{
 // scripts/fetch-ipdb.sh lays them out: dir/asn, dir/asn-country,
 // dir/geo-whois-asn-country), each with its package.json.
 func BuildDir(dir, name string) (*Table, []Problem, error) {
-	meta := Meta{Name: name}
-	b := NewBuilder(meta)
+	b := NewBuilder(Meta{Name: name})
+	if err := b.AddDir(dir); err != nil {
+		return nil, nil, err
+	}
+	return b.Build()
+}
+
+// AddDir adds the unpacked packages under dir, as [BuildDir] reads them,
+// and records each as a source of the snapshot. Provider feeds can then be
+// added to the same builder ([Builder.AddFeed]): that is how the embedded
+// snapshot is built (scripts/build-embedded.sh).
+func (b *Builder) AddDir(dir string) error {
 	for _, p := range Packages {
 		pdir := filepath.Join(dir, p.Dir)
 		var pj struct {
@@ -44,10 +54,10 @@ func BuildDir(dir, name string) (*Table, []Problem, error) {
 		}
 		raw, err := os.ReadFile(filepath.Join(pdir, "package.json"))
 		if err != nil {
-			return nil, nil, fmt.Errorf("package %s: %w (fetch the packages with scripts/fetch-ipdb.sh)", p.Dir, err)
+			return fmt.Errorf("package %s: %w (fetch the packages with scripts/fetch-ipdb.sh)", p.Dir, err)
 		}
 		if err := json.Unmarshal(raw, &pj); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", filepath.Join(pdir, "package.json"), err)
+			return fmt.Errorf("%s: %w", filepath.Join(pdir, "package.json"), err)
 		}
 		integrity, _ := os.ReadFile(filepath.Join(pdir, "INTEGRITY"))
 		src := SourceInfo{
@@ -65,12 +75,12 @@ func BuildDir(dir, name string) (*Table, []Problem, error) {
 			path := filepath.Join(pdir, fname)
 			raw, err := os.ReadFile(path)
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			sum := sha256.Sum256(raw)
 			src.Files = append(src.Files, FileInfo{Name: fname, SHA256: hex.EncodeToString(sum[:]), Lines: bytes.Count(raw, []byte{'\n'})})
 			if err := b.AddFile(p.Dataset, filepath.Join(p.Dir, fname), bytes.NewReader(raw)); err != nil {
-				return nil, nil, err
+				return err
 			}
 		}
 		b.meta.Sources = append(b.meta.Sources, src)
@@ -78,7 +88,7 @@ func BuildDir(dir, name string) (*Table, []Problem, error) {
 			b.meta.Built = src.Date
 		}
 	}
-	return b.Build()
+	return nil
 }
 
 // versionDate turns an ip-location-db version such as 2.3.2026061719 into

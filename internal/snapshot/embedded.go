@@ -8,8 +8,9 @@ import (
 	"unsafe"
 )
 
-// embeddedData is the default snapshot, built by "sovmap data build" from the
-// pinned ip-location-db packages (scripts/fetch-ipdb.sh). It is never
+// embeddedData is the default snapshot, built by scripts/build-embedded.sh
+// from the pinned ip-location-db packages (scripts/fetch-ipdb.sh) and the
+// providers' official range feeds (docs/snapshot.md). It is never
 // modified.
 //
 //go:embed data/sovmap.snap

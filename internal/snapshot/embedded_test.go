@@ -90,6 +90,92 @@ func TestEmbedded(t *testing.T) {
 	}
 }
 
+// TestEmbeddedFeeds checks the embedded snapshot's provider feeds
+// (scripts/build-embedded.sh: the feeds of 2025-07 in
+// ../shared/data/femueller-cloud-ip-ranges) and a few addresses of each
+// kind: one no routing data announces, a region operated by another
+// provider, a geofeed's city, an anycast range.
+func TestEmbeddedFeeds(t *testing.T) {
+	t.Parallel()
+	tb, err := snapshot.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tb.HasFeeds() {
+		t.Fatal("the embedded snapshot has no feeds")
+	}
+	type feed struct {
+		Name, Provider, Date string
+		Ranges               int
+	}
+	var got []feed
+	total := 0
+	for _, f := range tb.Meta().Feeds {
+		got = append(got, feed{f.Name, f.Provider, f.Date, f.Stats.Ranges})
+		total += f.Stats.Ranges
+		if len(f.SHA256) != 64 || f.Status != "" {
+			t.Errorf("feed %s: sha256 %q, status %q; want a SHA-256 and no update status", f.Name, f.SHA256, f.Status)
+		}
+		if n := len(tb.FeedRanges(f.Name)); n != f.Stats.Ranges {
+			t.Errorf("FeedRanges(%s) = %d ranges, want %d", f.Name, n, f.Stats.Ranges)
+		}
+	}
+	want := []feed{
+		{"github", "github", "2025-07-25", 5959},
+		{"aws", "aws", "2025-07-24", 9066},
+		{"google-cloud", "google-cloud", "2025-07-24", 782},
+		{"azure", "azure", "2025-07-25", 52386},
+		{"oracle-cloud", "oracle-cloud", "2025-07-21", 896},
+		{"cloudflare-v4", "cloudflare", "2025-07-25", 15},
+		{"cloudflare-v6", "cloudflare", "2025-07-25", 7},
+		{"fastly", "fastly", "2025-07-25", 21},
+		{"akamai-v4", "akamai", "2025-07-25", 19},
+		{"akamai-v6", "akamai", "2025-07-25", 3},
+		{"linode", "linode", "2025-07-24", 4552},
+		{"digitalocean", "digitalocean", "2025-07-25", 1182},
+		{"zscaler", "zscaler", "2025-07-25", 80},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Meta().Feeds mismatch (-want +got):\n%s", diff)
+	}
+	if n := tb.Meta().Counts.FeedEntries; n != total || n != 74968 {
+		t.Errorf("Meta().Counts.FeedEntries = %d, want 74968, the feeds' ranges (%d)", n, total)
+	}
+
+	tests := []struct {
+		in  string
+		asn uint32
+		hit attribution.FeedHit // one of the address's hits; the first names the same provider
+	}{
+		// No routing data announces it: the feed alone knows it.
+		{"15.230.221.10", 0, attribution.FeedHit{Feed: "aws", Label: "aws 2025-07-24", Provider: "aws", Region: "us-east-1", Service: "AMAZON", Prefix: netip.MustParsePrefix("15.230.221.0/24")}},
+		// AWS lists its China regions, which other companies operate.
+		{"54.222.88.1", 0, attribution.FeedHit{Feed: "aws", Label: "aws 2025-07-24", Provider: "aws-china", Region: "cn-north-1", Service: "EC2", Prefix: netip.MustParsePrefix("54.222.88.0/24")}},
+		{"4.175.0.1", 0, attribution.FeedHit{Feed: "azure", Label: "azure 2025-07-25", Provider: "azure", Region: "westeurope", Service: "AzureCloud.westeurope", Prefix: netip.MustParsePrefix("4.175.0.0/16")}},
+		{"104.16.1.1", 13335, attribution.FeedHit{Feed: "cloudflare-v4", Label: "cloudflare-v4 2025-07-25", Provider: "cloudflare", Prefix: netip.MustParsePrefix("104.16.0.0/13")}},
+		{"2600:3c00::1", 63949, attribution.FeedHit{Feed: "linode", Label: "linode 2025-07-24", Provider: "linode", Country: "US", Area: "US-TX", City: "Richardson", Prefix: netip.MustParsePrefix("2600:3c00::/32")}},
+		{"24.144.64.1", 14061, attribution.FeedHit{Feed: "digitalocean", Label: "digitalocean 2025-07-25", Provider: "digitalocean", Country: "US", Area: "US-NJ", City: "North Bergen", Prefix: netip.MustParsePrefix("24.144.64.0/22")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			r, key, ok := tb.Lookup(netip.MustParseAddr(tc.in))
+			if !ok || key < tb.Keys() || len(r.Feeds) == 0 || r.Feeds[0].Provider != tc.hit.Provider || (tc.asn != 0 && r.ASN != tc.asn) {
+				t.Fatalf("Lookup(%s) = AS%d, %d feed hits, key %d, %v; want AS%d, a first hit of %s, a key of %d or more", tc.in, r.ASN, len(r.Feeds), key, ok, tc.asn, tc.hit.Provider, tb.Keys())
+			}
+			for _, h := range r.Feeds {
+				if h == tc.hit {
+					return
+				}
+			}
+			t.Errorf("Lookup(%s).Feeds = %+v, want among them %+v", tc.in, r.Feeds, tc.hit)
+		})
+	}
+	// Google's own services are not Google Cloud's: no feed lists them.
+	if r, _, _ := tb.Lookup(netip.MustParseAddr("8.8.8.8")); len(r.Feeds) != 0 {
+		t.Errorf("Lookup(8.8.8.8).Feeds = %+v, want none", r.Feeds)
+	}
+}
+
 // TestEmbeddedLazyMatchesExpanded compares the lazy and expanded lookup
 // paths on the real data.
 func TestEmbeddedLazyMatchesExpanded(t *testing.T) {
