@@ -202,6 +202,10 @@ func TestCoverageSpotChecks(t *testing.T) {
 		{57218, "rightel", "rightel", "IR", true},
 		{16322, "pars-online", "hiweb", "IR", false},
 		{42586, "irib", "irib", "IR", true},
+		{2852, "cesnet", "cesnet", "CZ", false},
+		{7552, "viettel", "vn-mond", "VN", true},
+		{38623, "viettel", "vn-mond", "VN", true},
+		{30679, "csu", "csu", "US", true},
 	}
 	for _, tt := range tests {
 		claims := cat.ByASN(tt.asn)
