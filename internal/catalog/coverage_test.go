@@ -205,6 +205,11 @@ func TestCoverageSpotChecks(t *testing.T) {
 		{2852, "cesnet", "cesnet", "CZ", false},
 		{7552, "viettel", "vn-mond", "VN", true},
 		{38623, "viettel", "vn-mond", "VN", true},
+		{36352, "hostpapa", "hostpapa", "CA", false},
+		{29169, "gandi", "your-online", "NL", false},
+		{33070, "rackspace", "rackspace", "US", false},
+		{206834, "team-internet", "team-internet-group", "GB", false},
+		{9824, "jcom", "kddi", "JP", false},
 		{30679, "csu", "csu", "US", true},
 	}
 	for _, tt := range tests {
