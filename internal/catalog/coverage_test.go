@@ -211,6 +211,9 @@ func TestCoverageSpotChecks(t *testing.T) {
 		{206834, "team-internet", "team-internet-group", "GB", false},
 		{9824, "jcom", "kddi", "JP", false},
 		{30679, "csu", "csu", "US", true},
+		{19551, "imperva", "thales", "FR", false},
+		{29802, "hivelocity", "hivelocity", "US", false},
+		{40816, "broadcom", "broadcom", "US", false},
 	}
 	for _, tt := range tests {
 		claims := cat.ByASN(tt.asn)
