@@ -225,7 +225,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func versionCommand() *command {
 	return &command{
 		name:    "version",
-		summary: "print the version of sovmap and of its embedded data",
+		summary: "print the version of sovmap (the data's is in 'sovmap data info')",
 		help: `Usage: sovmap version
 
 Prints the version of sovmap ("dev" for a build that was not given one).
