@@ -9,14 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/sovmap/sovmap/internal/cli"
 	"github.com/sovmap/sovmap/internal/policy"
+	"github.com/sovmap/sovmap/internal/policy/sariftest"
 )
 
 // polRun runs the command line in process.
@@ -36,40 +34,10 @@ func polTemp(t *testing.T, name, content string) string {
 	return path
 }
 
-// sarifSchema is the official SARIF 2.1.0 schema that the policy tests
-// vendor (internal/policy/testdata/README.md), compiled with format
-// assertions on.
-var sarifSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	f, err := os.Open("../policy/testdata/sarif-schema-2.1.0.json")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		return nil, err
-	}
-	const url = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(url)
-})
-
-// validateSARIF validates a command's SARIF log against the schema.
+// validateSARIF validates a SARIF log against the official schema.
 func validateSARIF(t *testing.T, b []byte) error {
 	t.Helper()
-	sch, err := sarifSchema()
-	if err != nil {
-		t.Fatalf("SARIF schema: %v", err)
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	return sch.Validate(v)
+	return sariftest.Validate(b)
 }
 
 func TestIPPolicySARIF(t *testing.T) {

@@ -148,6 +148,10 @@ var layers = map[string]layer{
 		allow:  []string{std, "internal/flowlog", "github.com/netsampler/goflow2/v2/..."},
 		reason: "the collector decodes NetFlow/IPFIX with goflow2's decoders into flow records",
 	},
+	"internal/policy/sariftest": {
+		allow:  []string{std, "github.com/santhosh-tekuri/jsonschema/v6"},
+		reason: "sariftest validates SARIF logs against the official 2.1.0 schema, for tests",
+	},
 	"internal/flowlog/flowtest": {
 		allow:  []string{std, "internal/flowlog/..."},
 		reason: "flowtest writes pcaps and drives softflowd and nfdump for tests",

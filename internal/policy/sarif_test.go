@@ -2,47 +2,16 @@ package policy
 
 import (
 	"bytes"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/sovmap/sovmap/internal/policy/sariftest"
 )
-
-// sarifSchema is the official SARIF 2.1.0 schema (testdata/README.md),
-// compiled with format assertions on.
-var sarifSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	f, err := os.Open("testdata/sarif-schema-2.1.0.json")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		return nil, err
-	}
-	const url = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(url)
-})
 
 // validateSARIF validates a SARIF log against the official schema.
 func validateSARIF(t *testing.T, b []byte) error {
 	t.Helper()
-	sch, err := sarifSchema()
-	if err != nil {
-		t.Fatalf("SARIF schema: %v", err)
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	return sch.Validate(v)
+	return sariftest.Validate(b)
 }
 
 func TestWriteSARIF(t *testing.T) {
