@@ -307,9 +307,11 @@ func (ck *checker) sources() {
 		if !iso.IsDate(s.Date) {
 			ck.bad(at, "%s: date %q is not YYYY-MM-DD", what, s.Date)
 		}
+		// A kind is optional, so that a user's catalog need not classify
+		// its sources; the embedded catalog gives every source one
+		// (catalog.TestSourceKinds).
 		switch {
 		case s.Kind == "":
-			ck.bad(at, "%s: no kind (want one of %s)", what, sourceKindList)
 		case !slices.Contains(SourceKinds, s.Kind):
 			ck.bad(at, "%s: unknown kind %q (want one of %s)", what, s.Kind, sourceKindList)
 		}

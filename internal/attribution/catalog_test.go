@@ -233,11 +233,6 @@ func TestNewCatalogErrors(t *testing.T) {
 			want:   []string{`source src: date "2026-02-30" is not YYYY-MM-DD`},
 		},
 		{
-			name:   "source without kind",
-			change: func(d *attribution.CatalogData) { d.Sources[0].Kind = "" },
-			want:   []string{"source src: no kind (want one of filing, official, registry, press, derived)"},
-		},
-		{
 			name:   "unknown source kind",
 			change: func(d *attribution.CatalogData) { d.Sources[1].Kind = "blog" },
 			want:   []string{`source src2: unknown kind "blog" (want one of filing, official, registry, press, derived)`},

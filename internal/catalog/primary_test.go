@@ -77,3 +77,19 @@ func TestPrimarySources(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceKinds checks that every source of the embedded catalog says
+// what kind of document it is (a user's catalog may leave it out).
+func TestSourceKinds(t *testing.T) {
+	data, err := catalog.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range data {
+		for _, s := range d.Sources {
+			if s.Kind == "" {
+				t.Errorf("%s: source %s has no kind", d.File, s.ID)
+			}
+		}
+	}
+}
