@@ -20,6 +20,7 @@ import (
 	"github.com/sovmap/sovmap/internal/flowlog"
 	"github.com/sovmap/sovmap/internal/flowlog/flowfile"
 	"github.com/sovmap/sovmap/internal/policy"
+	"github.com/sovmap/sovmap/internal/policy/policyrun"
 	"github.com/sovmap/sovmap/internal/progress"
 	"github.com/sovmap/sovmap/internal/render"
 )
@@ -327,7 +328,7 @@ func writeFlows(e *env, a *flowsArgs, sum *flowagg.Summary, withPolicy bool, fin
 			return writeJSON(e, sum)
 		}
 		b, _ := json.MarshalIndent(sum, "", "  ")
-		b = append(withFindings(b, findings), '\n')
+		b = append(policyrun.WithFindings(b, findings), '\n')
 		_, err := e.stdout.Write(b)
 		return err
 	}

@@ -265,7 +265,7 @@ func (p *ipPrinter) flush() {
 		rec := b[start:p.ends[i]]
 		start = p.ends[i]
 		if p.pol != nil {
-			r := p.pol.appendJSON(append(p.rec[:0], rec...), a, p.keys[i])
+			r := p.pol.ip.AppendJSON(append(p.rec[:0], rec...), a, p.keys[i])
 			p.rec = append(r, '\n')
 			p.w.Write(p.rec)
 			continue
@@ -313,12 +313,12 @@ func (p *ipPrinter) addr(a netip.Addr) {
 			p.flush()
 		}
 	case outSARIF:
-		_, p.buf = p.pol.findings(p.eng, a, p.buf)
+		_, p.buf = p.pol.ip.Findings(a, p.buf)
 	case outBrief:
 		r := p.eng.Attribute(a)
 		if p.pol != nil {
 			var fs []policy.Finding
-			fs, p.buf = p.pol.findings(p.eng, a, p.buf)
+			fs, p.buf = p.pol.ip.Findings(a, p.buf)
 			writeBrief(p.w, &r, ruleList(fs))
 			return
 		}
@@ -329,7 +329,7 @@ func (p *ipPrinter) addr(a netip.Addr) {
 		writeBlock(p.w, &r)
 		if p.pol != nil {
 			var fs []policy.Finding
-			fs, p.buf = p.pol.findings(p.eng, a, p.buf)
+			fs, p.buf = p.pol.ip.Findings(a, p.buf)
 			writeFindingRows(p.w, fs)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -365,18 +364,6 @@ type ipPolicy struct {
 
 func newIPPolicy(eng *attribution.Engine, run *policyRun, sarif bool) *ipPolicy {
 	return &ipPolicy{policyrun.NewIP(eng, run.Run, sarif), run}
-}
-
-// appendJSON appends the findings of an address's record to its JSON (b,
-// as Engine.AppendJSONKey gives it with the key rkey, without the newline).
-func (ip *ipPolicy) appendJSON(b []byte, a netip.Addr, rkey int) []byte {
-	return ip.ip.AppendJSON(b, a, rkey)
-}
-
-// findings returns the findings of an address for the text, brief and SARIF
-// outputs; the engine is the one the policy was made with.
-func (ip *ipPolicy) findings(_ *attribution.Engine, a netip.Addr, buf []byte) ([]policy.Finding, []byte) {
-	return ip.ip.Findings(a, buf)
 }
 
 // writeFindingRows writes findings in the text block of a record, by the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/sovmap/sovmap/internal/policy"
-	"github.com/sovmap/sovmap/internal/policy/policyrun"
 	"github.com/sovmap/sovmap/internal/render"
 )
 
@@ -37,7 +36,6 @@ func (rp *recordPolicy) check(b []byte, file string, line int) ([]policy.Finding
 
 // withFindings returns a JSON object with the findings added as its last
 // field (policyrun.WithFindings).
-func withFindings(b []byte, fs []policy.Finding) []byte { return policyrun.WithFindings(b, fs) }
 
 // finish evaluates the population rules over what was seen, writes the SARIF
 // log when asked for, reports the findings on stderr and returns the exit

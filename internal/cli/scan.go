@@ -15,6 +15,7 @@ import (
 	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/dnsscan"
 	"github.com/sovmap/sovmap/internal/policy"
+	"github.com/sovmap/sovmap/internal/policy/policyrun"
 	"github.com/sovmap/sovmap/internal/progress"
 	"github.com/sovmap/sovmap/internal/render"
 	"github.com/sovmap/sovmap/internal/zonefile"
@@ -302,7 +303,7 @@ func (s *scanOut) write(r *dnsscan.Result) error {
 		if s.pol == nil {
 			s.buf = r.AppendJSON(s.buf[:0])
 		}
-		s.buf = append(withFindings(s.buf, fs), '\n')
+		s.buf = append(policyrun.WithFindings(s.buf, fs), '\n')
 		_, err := s.w.Write(s.buf)
 		return err
 	}
