@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -82,7 +83,9 @@ func BenchmarkRunFullRouting(b *testing.B) {
 		stop := peakHeap()
 		rep, err := Run(context.Background(), Options{DataDir: dir, From: from})
 		peak = max(peak, stop())
-		if err != nil || !rep.OK() {
+		// The directory holds routing files only: the embedded feeds
+		// "disappear" from it, as they would, and are kept.
+		if err != nil || slices.ContainsFunc(rep.Sources, func(s SourceReport) bool { return s.Failed && s.Kind == Routing.String() }) {
 			b.Fatalf("Run: %v\n%s", err, dump(rep))
 		}
 	}
