@@ -475,6 +475,10 @@ func (u *updater) feed(src Source, in *input, selected bool) (*snapshot.FeedSour
 		return keep(StatusKept, "not selected", false)
 	case in == nil:
 		return keep(StatusFailed, "not obtained", true)
+	case in.missing != "" && u.opts.From != "" && prev != nil && u.prev == u.embedded:
+		// The folder lacks a feed that only the embedded snapshot has:
+		// nothing disappeared, the folder just does not bring it.
+		return keep(StatusKept, in.missing+"; the embedded data is kept", false)
 	case in.missing != "" && u.opts.From != "" && prev != nil:
 		return keep(StatusFailed, "disappeared: "+in.missing, true)
 	case in.missing != "":

@@ -904,3 +904,29 @@ func TestRunNothingNew(t *testing.T) {
 		t.Error("the snapshot in use was replaced by an update that brought nothing")
 	}
 }
+
+// TestRunFromOverEmbedded reads a folder without the feeds that the
+// embedded snapshot holds, on a fresh install: they did not disappear, the
+// folder just does not bring them, so the embedded ones are kept and that
+// is no failure. (The folder's tiny feeds are refused against the embedded
+// ones, which is the health guards' job, not this test's.)
+func TestRunFromOverEmbedded(t *testing.T) {
+	t.Parallel()
+	from := fromDir(t)
+	if err := os.Remove(filepath.Join(from, "linode.txt")); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{DataDir: t.TempDir(), From: from, Client: &fetch.Client{HTTP: &http.Client{Transport: failTransport{t}}}}
+	rep := mustRun(t, opts)
+	s := source(t, rep, "linode")
+	if s.Status != StatusKept || s.Failed || !strings.Contains(s.Reason, "the embedded data is kept") {
+		t.Errorf("linode: %s (%s), failed %v; want kept from the embedded snapshot, no failure", s.Status, s.Reason, s.Failed)
+	}
+	emb, err := snapshot.Embedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(loadSnapshot(t, opts.DataDir).FeedRanges("linode")), len(emb.FeedRanges("linode")); got != want || want == 0 {
+		t.Errorf("linode ranges after the update: %d, want the embedded %d", got, want)
+	}
+}
