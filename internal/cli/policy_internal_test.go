@@ -16,29 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
 	"github.com/sovmap/sovmap/internal/policy"
 	"github.com/sovmap/sovmap/internal/policy/policyrun"
 )
-
-// randomAddrs returns addresses spread over the IPv4 space, with some IPv6.
-func randomAddrs(n int) []netip.Addr {
-	rng := rand.New(rand.NewPCG(1, 2))
-	out := make([]netip.Addr, n)
-	for i := range out {
-		if i%10 == 9 {
-			var b [16]byte
-			b[0], b[1] = 0x24, byte(rng.IntN(256)) // 2400::/8, Asia-Pacific space
-			for j := 2; j < 8; j++ {
-				b[j] = byte(rng.IntN(256))
-			}
-			out[i] = netip.AddrFrom16(b)
-			continue
-		}
-		v := rng.Uint32()
-		out[i] = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-	}
-	return out
-}
 
 // BenchmarkIPJSON compares "sovmap ip --json" record encoding without a
 // policy and with the built-in packs, per address, over addresses spread
@@ -52,7 +33,7 @@ func BenchmarkIPJSON(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	addrs := randomAddrs(1 << 16)
+	addrs := flowtest.SpreadAddrs(1 << 16)
 	for _, pol := range []string{"none", "us-icts", "fcc-covered", "eu-residency", "all"} {
 		b.Run("policy="+pol, func(b *testing.B) {
 			p := &ipPrinter{eng: eng, w: bufio.NewWriterSize(io.Discard, 256*1024), mode: outJSON}
@@ -92,7 +73,7 @@ func BenchmarkIPJSONPolicyOverhead(b *testing.B) {
 	}
 	const batch = 2048
 	for _, dist := range []string{"uniform", "zipf"} {
-		addrs := randomAddrs(1 << 16)
+		addrs := flowtest.SpreadAddrs(1 << 16)
 		if dist == "zipf" {
 			addrs = zipfAddrs(1 << 16)
 		}
@@ -148,7 +129,7 @@ func BenchmarkIPJSONPolicyOverhead(b *testing.B) {
 // distribution (a few networks carry most addresses).
 func zipfAddrs(n int) []netip.Addr {
 	rng := rand.New(rand.NewPCG(3, 4))
-	nets := randomAddrs(4000)
+	nets := flowtest.SpreadAddrs(4000)
 	z := rand.NewZipf(rng, 1.1, 1, uint64(len(nets)-1))
 	out := make([]netip.Addr, n)
 	for i := range out {
@@ -169,7 +150,7 @@ func zipfAddrs(n int) []netip.Addr {
 //	go test -run '^$' -bench IPStreamPolicyOverhead -benchtime 5x ./internal/cli
 func BenchmarkIPStreamPolicyOverhead(b *testing.B) {
 	inputs := map[string][]byte{}
-	for name, addrs := range map[string][]netip.Addr{"uniform": randomAddrs(streamN), "zipf": zipfAddrs(streamN)} {
+	for name, addrs := range map[string][]netip.Addr{"uniform": flowtest.SpreadAddrs(streamN), "zipf": zipfAddrs(streamN)} {
 		var in bytes.Buffer
 		for _, a := range addrs {
 			in.WriteString(a.String())

@@ -37,6 +37,30 @@ func RemoteAddrs(n int, seed uint64) []netip.Addr {
 	return out
 }
 
+// SpreadAddrs returns n addresses drawn over the whole IPv4 space, special
+// ranges included, and one in ten from 2400::/8 (Asia-Pacific IPv6 space):
+// look-ups that spread over the routing table as real input does, for the
+// ip and policy benchmarks and cache tests. The same n gives the same
+// addresses.
+func SpreadAddrs(n int) []netip.Addr {
+	rng := rand.New(rand.NewPCG(1, 2))
+	out := make([]netip.Addr, n)
+	for i := range out {
+		if i%10 == 9 {
+			var b [16]byte
+			b[0], b[1] = 0x24, byte(rng.IntN(256))
+			for j := 2; j < 8; j++ {
+				b[j] = byte(rng.IntN(256))
+			}
+			out[i] = netip.AddrFrom16(b)
+			continue
+		}
+		v := rng.Uint32()
+		out[i] = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	}
+	return out
+}
+
 func special(a netip.Addr) bool {
 	b := a.As4()
 	switch {

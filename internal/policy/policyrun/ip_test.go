@@ -2,12 +2,12 @@ package policyrun
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"net/netip"
 	"testing"
 
 	"github.com/sovmap/sovmap/internal/attribution"
 	"github.com/sovmap/sovmap/internal/catalog"
+	"github.com/sovmap/sovmap/internal/flowlog/flowtest"
 	"github.com/sovmap/sovmap/internal/policy"
 	"github.com/sovmap/sovmap/internal/snapshot"
 )
@@ -63,26 +63,6 @@ func testSet(t testing.TB, cat *attribution.Catalog) *policy.Set {
 	return set
 }
 
-// randomAddrs returns addresses spread over the IPv4 space, with some IPv6.
-func randomAddrs(n int) []netip.Addr {
-	rng := rand.New(rand.NewPCG(1, 2))
-	out := make([]netip.Addr, n)
-	for i := range out {
-		if i%10 == 9 {
-			var b [16]byte
-			b[0], b[1] = 0x24, byte(rng.IntN(256)) // 2400::/8, Asia-Pacific space
-			for j := 2; j < 8; j++ {
-				b[j] = byte(rng.IntN(256))
-			}
-			out[i] = netip.AddrFrom16(b)
-			continue
-		}
-		v := rng.Uint32()
-		out[i] = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
-	}
-	return out
-}
-
 // TestIPCache checks that the per-route caches with placeholders (by the
 // engine's key and by hash) give byte for byte what evaluating every record
 // gives, and the same counts and populations.
@@ -97,7 +77,7 @@ func TestIPCache(t *testing.T) {
 	fresh := NewIP(eng, New(set, 0), false)
 	fresh.cacheable = false
 	hashed := NewIP(eng, New(set, 0), false)
-	addrs := append(randomAddrs(20000), netip.MustParseAddr("47.88.1.1"), netip.MustParseAddr("66.102.241.1"), netip.MustParseAddr("2a00:1450:4001::1"))
+	addrs := append(flowtest.SpreadAddrs(20000), netip.MustParseAddr("47.88.1.1"), netip.MustParseAddr("66.102.241.1"), netip.MustParseAddr("2a00:1450:4001::1"))
 	findings := 0
 	for _, a := range addrs {
 		b, key := eng.AppendJSONKey(nil, a)
